@@ -1,0 +1,1 @@
+"""Adapters: one class per resource type, mapping SCIM documents onto Django models."""

@@ -1,0 +1,619 @@
+"""The resource adapter: everything SCIM needs to know about one resource type and its model.
+
+Views stay thin: they parse the request, call one adapter method and render. Transactions, row
+locks, version bumps, uniqueness and signals live here. A site customises behaviour by
+subclassing an adapter and pointing ``SCIM["RESOURCE_TYPES"][name]["ADAPTER"]`` at it, or by
+giving options in that same entry (every key but ``ADAPTER`` sets the lower-cased attribute of
+the same name: ``MODEL``, ``COMPANION_MODEL``, ``ATTRIBUTE_MAP``...).
+"""
+
+from __future__ import annotations
+
+import copy
+import uuid
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from typing import TYPE_CHECKING, Any, ClassVar
+
+from django.apps import apps
+from django.core.exceptions import (
+    FieldDoesNotExist,
+    ImproperlyConfigured,
+    ObjectDoesNotExist,
+    ValidationError,
+)
+from django.db import DataError, IntegrityError, models, transaction
+from django.db.models import F, QuerySet
+from django.urls import reverse
+from django.utils import timezone
+
+from .. import signals
+from ..conf import scim_settings
+from ..core import document as scim_document
+from ..core.constants import Uniqueness as UniquenessRule
+from ..core.errors import InvalidFilter, InvalidValue, NotFound, Uniqueness
+from ..core.filter import parse_filter
+from ..core.paths import AttrPath, parse_attr_path
+from ..core.schema import (
+    COMMON_ATTRIBUTE_INDEX,
+    Attribute,
+    ResourceType,
+    Schema,
+    SchemaExtension,
+    builtin_schema,
+)
+from ..models import ScimCompanion
+from ..orm.compiler import Target, compile_filter
+from ..orm.mapping import MISSING, AttributeMapping, WriteContext, as_mapping
+
+if TYPE_CHECKING:
+    from django.http import HttpRequest
+
+#: Called with the locked companion row before a write; raises PreconditionFailed to refuse.
+Precondition = Callable[[ScimCompanion], None]
+
+Keys = tuple[str, ...]
+
+#: Common attributes (RFC 7643 section 3.1) and their companion fields, for filtering.
+_COMMON_LOOKUPS: dict[str, dict[str, str]] = {
+    "id": {"": "id"},
+    "externalId": {"": "external_id"},
+    "meta": {"created": "created", "lastModified": "last_modified"},
+}
+
+
+def _get(doc: Mapping[str, Any], keys: Keys) -> Any:
+    current: Any = doc
+    for key in keys:
+        if not isinstance(current, Mapping) or key not in current:
+            return MISSING
+        current = current[key]
+    return current
+
+
+def _put(doc: dict[str, Any], keys: Keys, value: Any) -> None:
+    """Set ``value`` at ``keys``; ``None``/``MISSING`` removes it and any emptied parent."""
+    if value is None or value is MISSING:
+        _pop(doc, keys)
+        return
+    current = doc
+    for key in keys[:-1]:
+        nxt = current.get(key)
+        if not isinstance(nxt, dict):
+            nxt = current[key] = {}
+        current = nxt
+    current[keys[-1]] = value
+
+
+def _pop(doc: dict[str, Any], keys: Keys) -> Any:
+    parents: list[dict[str, Any]] = []
+    current: Any = doc
+    for key in keys[:-1]:
+        if not isinstance(current, dict) or not isinstance(current.get(key), dict):
+            return MISSING
+        parents.append(current)
+        current = current[key]
+    if not isinstance(current, dict):
+        return MISSING
+    value = current.pop(keys[-1], MISSING)
+    for parent, key in zip(reversed(parents), reversed(keys[:-1]), strict=True):
+        if parent[key]:
+            break
+        del parent[key]
+    return value
+
+
+def _schema(value: str | Schema) -> Schema:
+    return value if isinstance(value, Schema) else builtin_schema(value)
+
+
+class ResourceAdapter:
+    """Base adapter. Subclasses set the class attributes and may override any method.
+
+    Class attributes:
+
+    ``name``, ``endpoint``, ``description``
+        The resource type (RFC 7643 section 6): ``"User"``, ``"Users"``.
+    ``schema``, ``extensions``
+        The core schema (a URN of a built-in schema or a :class:`~django_scim.core.schema.Schema`)
+        and ``(schema, required)`` pairs for schema extensions.
+    ``model``, ``companion_model``
+        ``"app_label.Model"`` of the served model, and the :class:`~django_scim.models.ScimCompanion`
+        subclass (or its ``"app_label.Model"``) holding SCIM state for it.
+    ``attribute_map``
+        SCIM attribute path -> :class:`~django_scim.orm.mapping.AttributeMapping` (or a field
+        path string). Unmapped attributes live in the companion's JSONField.
+    ``display_field``
+        The field shown as ``display`` in references to this resource (group members...).
+    """
+
+    name: ClassVar[str] = ""
+    endpoint: ClassVar[str] = ""
+    description: ClassVar[str] = ""
+    schema: str | Schema = ""
+    extensions: Sequence[tuple[str | Schema, bool]] = ()
+    model: str | type[models.Model] = ""
+    companion_model: str | type[ScimCompanion] = ""
+    attribute_map: Mapping[str, AttributeMapping | str] = {}
+    display_field: str | None = None
+    #: Attributes backed by relations (e.g. Group ``members``): kept out of the JSONField and
+    #: written by :meth:`save_relations`.
+    relation_attributes: tuple[str, ...] = ()
+
+    def __init__(self, request: HttpRequest | None = None, options: Mapping[str, Any] | None = None) -> None:
+        self.request = request
+        for key, value in (options or {}).items():
+            self._configure(key, value)
+        self._resolved_map: list[tuple[str, Keys, AttributeMapping]] | None = None
+
+    def _configure(self, key: str, value: Any) -> None:
+        attr = key.lower()
+        if attr == "attribute_map":
+            merged: dict[str, AttributeMapping | str] = dict(self.attribute_map)
+            for path, mapping in value.items():
+                if mapping is None:
+                    merged.pop(path, None)
+                else:
+                    merged[path] = mapping
+            self.attribute_map = merged
+        elif attr.startswith("_") or attr == "name" or not hasattr(type(self), attr):
+            raise ImproperlyConfigured(f"SCIM resource type {self.name!r}: unknown option {key!r}")
+        else:
+            setattr(self, attr, value)
+
+    # --- schema ----------------------------------------------------------------------------
+
+    def get_resource_type(self) -> ResourceType:
+        """The resource type (RFC 7643 section 6) this adapter serves."""
+        return ResourceType(
+            name=self.name,
+            endpoint="/" + self.endpoint,
+            description=self.description,
+            schema=_schema(self.schema),
+            extensions=tuple(SchemaExtension(_schema(s), required) for s, required in self.extensions),
+        )
+
+    @property
+    def resource_type(self) -> ResourceType:
+        cached = self.__dict__.get("_resource_type")
+        if cached is None:
+            cached = self.__dict__["_resource_type"] = self.get_resource_type()
+        return cached
+
+    def find_attribute(self, path: str) -> Attribute | None:
+        """The schema attribute at a SCIM path (``name.givenName``, URN-qualified, any case)."""
+        return scim_document.find_attribute(self.resource_type, path)
+
+    def path_keys(self, path: str) -> Keys:
+        """Document keys of a SCIM attribute path, in canonical spelling."""
+        rt = self.resource_type
+        parsed = parse_attr_path(path, known_urns=rt.schema_ids)
+        keys: list[str] = []
+        schema = rt.schema
+        if parsed.urn is not None and parsed.urn.lower() != rt.schema.id.lower():
+            ext = rt.extension(parsed.urn)
+            keys.append(ext.schema.id if ext else parsed.urn)
+            schema = ext.schema if ext else None
+        if parsed.attr is None:
+            return tuple(keys)
+        attr = schema.attribute(parsed.attr) if schema is not None else None
+        keys.append(attr.name if attr else parsed.attr)
+        if parsed.sub_attr is not None:
+            sub = attr.sub_attribute(parsed.sub_attr) if attr else None
+            keys.append(sub.name if sub else parsed.sub_attr)
+        return tuple(keys)
+
+    def get_attribute_map(self) -> list[tuple[str, Keys, AttributeMapping]]:
+        """The attribute map as ``(path, document keys, mapping)`` triples."""
+        if self._resolved_map is None:
+            self._resolved_map = [
+                (path, self.path_keys(path), as_mapping(mapping))
+                for path, mapping in self.attribute_map.items()
+            ]
+        return self._resolved_map
+
+    # --- models ----------------------------------------------------------------------------
+
+    def get_model(self) -> type[models.Model]:
+        if isinstance(self.model, str):
+            return apps.get_model(self.model)
+        return self.model
+
+    def get_companion_model(self) -> type[ScimCompanion]:
+        if isinstance(self.companion_model, str):
+            model = apps.get_model(self.companion_model)
+            assert issubclass(model, ScimCompanion)
+            return model
+        return self.companion_model
+
+    @property
+    def companion_accessor(self) -> str:
+        """The reverse accessor from the model to its companion (``user.scim``)."""
+        field = self.get_companion_model()._meta.get_field("resource")
+        assert isinstance(field, models.OneToOneField)
+        return field.remote_field.get_accessor_name() or ""
+
+    def get_queryset(self) -> QuerySet[Any]:
+        """All resources of this type, companion joined, in a stable order (by primary key)."""
+        return self.get_model()._default_manager.select_related(self.companion_accessor).order_by("pk")
+
+    def companion(self, obj: models.Model) -> ScimCompanion | None:
+        try:
+            return getattr(obj, self.companion_accessor)
+        except ObjectDoesNotExist:
+            return None
+
+    def ensure_companions(self, objs: Iterable[models.Model]) -> None:
+        """Give objects made outside SCIM their companion row (and so a stable SCIM id)."""
+        missing = [obj for obj in objs if self.companion(obj) is None]
+        if not missing:
+            return
+        model = self.get_companion_model()
+        model.objects.bulk_create([model(resource=obj) for obj in missing], ignore_conflicts=True)
+        by_pk = {c.resource_id: c for c in model.objects.filter(resource__in=missing)}  # type: ignore[attr-defined]
+        for obj in missing:
+            setattr(obj, self.companion_accessor, by_pk[obj.pk])
+
+    def companion_ids(self, pks: Iterable[Any]) -> dict[Any, str]:
+        """SCIM ids of the model rows ``pks``, creating companions where missing."""
+        pks = list(pks)
+        model = self.get_companion_model()
+        found = dict(model.objects.filter(resource__in=pks).values_list("resource_id", "id"))
+        missing = [pk for pk in pks if pk not in found]
+        if missing:
+            model.objects.bulk_create([model(resource_id=pk) for pk in missing], ignore_conflicts=True)
+            found.update(model.objects.filter(resource__in=missing).values_list("resource_id", "id"))
+        return {pk: str(value) for pk, value in found.items()}
+
+    def resolve_ids(self, scim_ids: Iterable[str]) -> dict[str, Any]:
+        """Model primary keys of the SCIM ids that exist: ``{scim_id: pk}``."""
+        valid = {}
+        for value in scim_ids:
+            try:
+                valid[str(uuid.UUID(str(value)))] = value
+            except (ValueError, TypeError, AttributeError):
+                continue
+        rows = self.get_companion_model().objects.filter(pk__in=list(valid)).values_list("id", "resource_id")
+        return {valid[str(scim_id)]: pk for scim_id, pk in rows}
+
+    def get_object(self, scim_id: str, *, for_update: bool = False) -> models.Model:
+        """The resource with SCIM id ``scim_id``; :class:`NotFound` when there is none."""
+        try:
+            key = uuid.UUID(scim_id)
+        except (ValueError, TypeError, AttributeError):
+            raise NotFound(f"Resource {scim_id} not found.") from None
+        queryset = self.get_queryset()
+        if for_update:
+            queryset = queryset.select_for_update(of=("self",))
+        obj = queryset.filter(**{f"{self.companion_accessor}__pk": key}).first()
+        if obj is None:
+            raise NotFound(f"Resource {scim_id} not found.")
+        return obj
+
+    # --- reading ---------------------------------------------------------------------------
+
+    def location(self, scim_id: str) -> str:
+        """The absolute URL of a resource (``meta.location``, ``Location``, ``$ref``)."""
+        path = reverse("scim:resource", kwargs={"endpoint": self.endpoint, "pk": scim_id})
+        return self.request.build_absolute_uri(path) if self.request is not None else path
+
+    @staticmethod
+    def etag(companion: ScimCompanion) -> str:
+        """``meta.version`` and the ETag header (RFC 7644 section 3.14): a weak validator."""
+        return f'W/"{companion.version}"'
+
+    def load_relations(self, objs: Sequence[models.Model]) -> dict[str, dict[Any, list[dict[str, Any]]]]:
+        """Relation-backed attribute values for many objects at once: ``{attr: {pk: [...]}}``."""
+        return {}
+
+    def render(self, obj: models.Model) -> dict[str, Any]:
+        """The full SCIM document of one resource (before attribute projection)."""
+        return self.render_many([obj])[0]
+
+    def render_many(self, objs: Sequence[models.Model]) -> list[dict[str, Any]]:
+        """Documents for many resources with a fixed number of queries."""
+        self.ensure_companions(objs)
+        relations = self.load_relations(objs)
+        return [self._render(obj, relations) for obj in objs]
+
+    def _render(self, obj: models.Model, relations: Mapping[str, Mapping[Any, Any]]) -> dict[str, Any]:
+        companion = self.companion(obj)
+        assert companion is not None
+        rt = self.resource_type
+        body: dict[str, Any] = copy.deepcopy(companion.attributes) if companion.attributes else {}
+        for _path, keys, mapping in self.get_attribute_map():
+            _put(body, keys, mapping.read(obj, _get(body, keys)))
+        for attr, values in relations.items():
+            _put(body, (attr,), values.get(obj.pk) or None)
+        scim_id = str(companion.id)
+        doc: dict[str, Any] = {
+            "schemas": [rt.schema.id, *(k for k in body if k.lower().startswith("urn:"))],
+            "id": scim_id,
+        }
+        if companion.external_id:
+            doc["externalId"] = companion.external_id
+        doc.update(body)
+        doc["meta"] = {
+            "resourceType": rt.name,
+            "created": _isoformat(companion.created),
+            "lastModified": _isoformat(companion.last_modified),
+            "location": self.location(scim_id),
+            "version": self.etag(companion),
+        }
+        return doc
+
+    # --- writing ---------------------------------------------------------------------------
+
+    def normalize(self, data: object, existing: Mapping[str, Any] | None = None) -> dict[str, Any]:
+        """Validate and normalise a request document against the schemas (RFC 7643 section 2)."""
+        return scim_document.normalize(
+            data,
+            self.resource_type,
+            existing=existing,
+            allow_undeclared_extensions=scim_settings.ALLOW_UNDECLARED_EXTENSIONS,
+            string_booleans=scim_settings.STRING_BOOLEANS,
+        )
+
+    def new_instance(self, document: Mapping[str, Any]) -> models.Model:
+        """An unsaved model instance for a POST; override to set site-specific defaults."""
+        return self.get_model()()
+
+    def create(self, data: object) -> models.Model:
+        """POST (RFC 7644 section 3.3): create a resource from a request body."""
+        document = self.normalize(data)
+        with transaction.atomic():
+            obj = self.new_instance(document)
+            companion = self.get_companion_model()()
+            self._write(obj, companion, document, created=True)
+        self._send(signals.resource_created, obj, companion)
+        return obj
+
+    def replace(self, scim_id: str, data: object, precondition: Precondition | None = None) -> models.Model:
+        """PUT (RFC 7644 section 3.5.1): replace a resource; omitted attributes are cleared."""
+        with transaction.atomic():
+            obj = self.get_object(scim_id, for_update=True)
+            existing = self.render(obj)
+            companion = self.companion(obj)
+            assert companion is not None
+            if precondition is not None:
+                precondition(companion)
+            document = self.normalize(data, existing=existing)
+            self._write(obj, companion, document, created=False)
+        self._send(signals.resource_updated, obj, companion)
+        return obj
+
+    def delete(self, scim_id: str, precondition: Precondition | None = None) -> None:
+        """DELETE (RFC 7644 section 3.6)."""
+        with transaction.atomic():
+            obj = self.get_object(scim_id, for_update=True)
+            self.ensure_companions([obj])
+            companion = self.companion(obj)
+            assert companion is not None
+            if precondition is not None:
+                precondition(companion)
+            self.pre_delete(obj)
+            obj.delete()
+        self._send(signals.resource_deleted, obj, companion)
+
+    def _write(
+        self, obj: models.Model, companion: ScimCompanion, document: dict[str, Any], *, created: bool
+    ) -> None:
+        context = WriteContext()
+        remainder = copy.deepcopy(document)
+        for key in ("schemas", "id", "meta", "externalId"):
+            remainder.pop(key, None)
+        written: list[str] = []
+        for _path, keys, mapping in self.get_attribute_map():
+            value = _pop(remainder, keys)
+            if not mapping.writable:
+                continue
+            _put(remainder, keys, mapping.write(obj, value, context))
+            if mapping.lookup and "__" not in mapping.lookup:
+                written.append(mapping.lookup)
+        relation_values = {attr: remainder.pop(attr, None) for attr in self.relation_attributes}
+        self.validate_instance(obj, written)
+        self.check_uniqueness(obj, document)
+        self.pre_save(obj, document, created=created)
+        self._save(obj, context)
+        companion.resource = obj  # type: ignore[attr-defined]
+        companion.external_id = document.get("externalId")
+        companion.attributes = remainder
+        companion.last_modified = timezone.now()
+        if created:
+            companion.created = companion.last_modified
+        else:
+            companion.version = F("version") + 1  # type: ignore[assignment]
+        companion.save()
+        companion.refresh_from_db(fields=["version"])
+        setattr(obj, self.companion_accessor, companion)
+        self.save_relations(obj, relation_values, created=created)
+        self.post_save(obj, document, created=created)
+
+    def validate_instance(self, obj: models.Model, fields: Sequence[str]) -> None:
+        """Run the model's own field validation on the written fields (lengths, validators)."""
+        exclude = [
+            f.name for f in obj._meta.concrete_fields if f.name not in fields and f.attname not in fields
+        ]
+        try:
+            obj.clean_fields(exclude=exclude)
+        except ValidationError as exc:
+            messages = "; ".join(f"{field}: {' '.join(errors)}" for field, errors in exc.message_dict.items())
+            raise InvalidValue(messages) from exc
+
+    def check_uniqueness(self, obj: models.Model, document: Mapping[str, Any]) -> None:
+        """RFC 7643 section 2.2 ``uniqueness``: mapped unique attributes (userName) -> 409.
+
+        Case-insensitive attributes compare case-insensitively, so ``Bjensen`` and ``bjensen``
+        are one user name. The database constraint still decides races (see :meth:`_save`).
+        """
+        model = self.get_model()
+        for path, keys, mapping in self.get_attribute_map():
+            attr = self.find_attribute(path)
+            if attr is None or attr.uniqueness is UniquenessRule.NONE or mapping.lookup is None:
+                continue
+            value = _get(document, keys)
+            if value is MISSING or value in (None, ""):
+                continue
+            lookup = mapping.lookup if attr.case_exact else f"{mapping.lookup}__iexact"
+            clash = model._default_manager.filter(**{lookup: value})
+            if obj.pk is not None:
+                clash = clash.exclude(pk=obj.pk)
+            if clash.exists():
+                raise Uniqueness(f"{attr.name} {value!r} is already in use.")
+
+    def _save(self, obj: models.Model, context: WriteContext) -> None:
+        try:
+            with transaction.atomic():
+                obj.save()
+                for related in context.related:
+                    related.save()
+        except IntegrityError as exc:
+            if "unique" in str(exc).lower() or "duplicate" in str(exc).lower():
+                raise Uniqueness("A resource with these unique values already exists.") from exc
+            raise InvalidValue(f"The values do not fit the data model: {exc}") from exc
+        except DataError as exc:
+            raise InvalidValue(f"A value does not fit the data model: {exc}") from exc
+
+    # --- hooks -----------------------------------------------------------------------------
+
+    def pre_save(self, obj: models.Model, document: Mapping[str, Any], *, created: bool) -> None:
+        """Called before the model instance is saved; raise a ScimError to refuse."""
+
+    def post_save(self, obj: models.Model, document: Mapping[str, Any], *, created: bool) -> None:
+        """Called after the instance, its companion and its relations are saved."""
+
+    def save_relations(self, obj: models.Model, values: Mapping[str, Any], *, created: bool) -> None:
+        """Write relation-backed attributes (see :attr:`relation_attributes`)."""
+
+    def pre_delete(self, obj: models.Model) -> None:
+        """Called before the instance is deleted (inside the transaction)."""
+
+    def _send(self, signal: Any, obj: models.Model, companion: ScimCompanion) -> None:
+        scim_id = str(companion.id)
+
+        def send() -> None:
+            signal.send(
+                sender=type(self),
+                resource_type=self.name,
+                instance=obj,
+                scim_id=scim_id,
+                request=self.request,
+            )
+
+        transaction.on_commit(send)
+
+    # --- filtering -------------------------------------------------------------------------
+
+    def relation_lookups(self) -> dict[str, dict[str, str]]:
+        """ORM lookups of relation-backed attributes: ``{attr: {sub_attr: lookup}}``."""
+        return {}
+
+    def filter_target(self, path: AttrPath) -> Target:
+        """Where the attribute at ``path`` lives, for the filter compiler (400 if nowhere)."""
+        rt = self.resource_type
+        container: str | None = None
+        attr: Attribute | None
+        if path.urn is not None and path.urn.lower() != rt.schema.id.lower():
+            ext = rt.extension(path.urn)
+            if ext is None:
+                raise InvalidFilter(f"Unknown schema {path.urn!r} in the filter.")
+            container = ext.schema.id
+            attr = ext.schema.attribute(path.attr or "")
+        elif path.urn is not None:
+            attr = rt.schema.attribute(path.attr or "")
+        else:
+            attr = rt.schema.attribute(path.attr or "") or COMMON_ATTRIBUTE_INDEX.get(
+                (path.attr or "").lower()
+            )
+            if attr is None:
+                # Clients (Okta among them) send extension attributes unqualified.
+                for ext in rt.extensions:
+                    attr = ext.schema.attribute(path.attr or "")
+                    if attr is not None:
+                        container = ext.schema.id
+                        break
+        if attr is None:
+            raise InvalidFilter(f"Unknown attribute {str(path)!r} in the filter.")
+        sub: Attribute | None = None
+        if path.sub_attr is not None:
+            sub = attr.sub_attribute(path.sub_attr) if attr.is_complex else None
+            if sub is None:
+                raise InvalidFilter(f"{attr.name!r} has no sub-attribute {path.sub_attr!r}.")
+        keys: Keys = (*((container,) if container else ()), attr.name, *((sub.name,) if sub else ()))
+        accessor = self.companion_accessor
+        if container is None and attr.name in _COMMON_LOOKUPS:
+            lookup = _COMMON_LOOKUPS[attr.name].get(sub.name if sub else "")
+            if lookup is None:
+                raise InvalidFilter(f"Filtering on {str(path)!r} is not supported.")
+            return Target(sub or attr, lookup=f"{accessor}__{lookup}", uuid=lookup == "id")
+        relation = self.relation_lookups().get(attr.name) if container is None else None
+        if relation is not None:
+            sub_name = sub.name if sub else "value"
+            if sub_name not in relation:
+                raise InvalidFilter(f"Filtering on {attr.name}.{sub_name} is not supported.")
+            definition = sub or attr.sub_attribute("value") or attr
+            return Target(definition, lookup=relation[sub_name], uuid=sub_name == "value")
+        for _path, mapped_keys, mapping in self.get_attribute_map():
+            if mapped_keys == keys:
+                if mapping.lookup is None:
+                    raise InvalidFilter(f"{str(path)!r} is computed and cannot be filtered on.")
+                return Target(sub or attr, lookup=mapping.lookup)
+            if mapped_keys == keys[: len(mapped_keys)]:
+                raise InvalidFilter(f"Filtering on {str(path)!r} is not supported.")
+        if attr.multi_valued or attr.is_complex and sub is None:
+            raise InvalidFilter(
+                f"Filtering on the multi-valued or complex attribute {str(path)!r} is not supported."
+            )
+        return Target(sub or attr, json_keys=keys)
+
+    def filter_queryset(self, queryset: QuerySet[Any], text: str) -> QuerySet[Any]:
+        """``queryset`` narrowed by a SCIM filter (RFC 7644 section 3.4.2.2), in SQL."""
+        tree = parse_filter(
+            text,
+            max_length=scim_settings.FILTER_MAX_LENGTH,
+            max_depth=scim_settings.FILTER_MAX_DEPTH,
+            known_urns=self.resource_type.schema_ids,
+        )
+        q = compile_filter(self, tree)
+        # A condition across a multi-valued relation can repeat a row: keep each resource once.
+        if self.relation_lookups():
+            return queryset.filter(pk__in=self.get_model()._default_manager.filter(q).values("pk"))
+        return queryset.filter(q)
+
+    def can_filter(self, path: str) -> bool:
+        """Whether ``<path> eq "..."`` can run in SQL (the mapping audit of the system check)."""
+        try:
+            self.filter_queryset(self.get_model()._default_manager.none(), f'{path} eq "x"')
+        except InvalidFilter:
+            return False
+        return True
+
+    # --- helpers for subclasses ------------------------------------------------------------
+
+    def bump_versions(self, pks: Iterable[Any]) -> None:
+        """A change elsewhere (a membership) changed these resources: new ETags (RFC 7644 3.14)."""
+        pks = list(pks)
+        if pks:
+            self.get_companion_model().objects.filter(resource__in=pks).update(
+                version=F("version") + 1, last_modified=timezone.now()
+            )
+
+    def check_configuration(self) -> list[str]:
+        """Problems with this adapter's configuration, for the system check."""
+        problems: list[str] = []
+        model = self.get_model()
+        for path, mapping in self.attribute_map.items():
+            mapping = as_mapping(mapping)
+            if self.find_attribute(path) is None and not path.lower().startswith("urn:"):
+                problems.append(f"attribute_map: {path!r} is not an attribute of the {self.name} schema")
+            if mapping.lookup is not None:
+                try:
+                    mapping.model_field(model)
+                except FieldDoesNotExist as exc:
+                    problems.append(
+                        f"attribute_map[{path!r}]: {model.__name__} has no field {mapping.lookup!r}: {exc}"
+                    )
+        return problems
+
+
+def _isoformat(value: Any) -> str:
+    return value.isoformat().replace("+00:00", "Z")

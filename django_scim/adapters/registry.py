@@ -1,0 +1,58 @@
+"""Adapter lookup: ``get_adapter("User", request)`` returns a fresh adapter for the request."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from django.core.exceptions import ImproperlyConfigured
+from django.utils.module_loading import import_string
+
+from ..conf import scim_settings
+from ..core.errors import NotFound
+
+if TYPE_CHECKING:
+    from django.http import HttpRequest
+
+    from .base import ResourceAdapter
+
+
+def _entry(name: str) -> dict[str, Any]:
+    try:
+        return scim_settings.RESOURCE_TYPES[name]
+    except KeyError:
+        raise NotFound(f"Resource type {name!r} is not served.") from None
+
+
+def get_adapter(name: str, request: HttpRequest | None = None) -> ResourceAdapter:
+    """A new adapter for resource type ``name`` as ``SCIM["RESOURCE_TYPES"]`` configures it."""
+    entry = _entry(name)
+    try:
+        cls = import_string(entry["ADAPTER"])
+    except (KeyError, ImportError) as exc:
+        raise ImproperlyConfigured(f"SCIM['RESOURCE_TYPES'][{name!r}]['ADAPTER']: {exc}") from exc
+    options = {key: value for key, value in entry.items() if key != "ADAPTER"}
+    adapter: ResourceAdapter = cls(request=request, options=options)
+    if adapter.name != name:
+        raise ImproperlyConfigured(
+            f"SCIM['RESOURCE_TYPES'][{name!r}] names adapter {cls.__qualname__}, "
+            f"which serves {adapter.name!r}"
+        )
+    return adapter
+
+
+def get_adapters(request: HttpRequest | None = None) -> list[ResourceAdapter]:
+    """Adapters of every configured resource type, in settings order."""
+    return [get_adapter(name, request) for name in scim_settings.RESOURCE_TYPES]
+
+
+def get_adapter_for_endpoint(endpoint: str, request: HttpRequest | None = None) -> ResourceAdapter:
+    """The adapter serving ``/{endpoint}`` (``Users``); :class:`NotFound` for unknown endpoints."""
+    for name in scim_settings.RESOURCE_TYPES:
+        adapter = get_adapter(name, request)
+        if adapter.endpoint == endpoint:
+            return adapter
+    raise NotFound(f"No resource type is served at /{endpoint}.")
+
+
+def is_served(name: str) -> bool:
+    return name in scim_settings.RESOURCE_TYPES

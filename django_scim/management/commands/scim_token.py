@@ -1,0 +1,45 @@
+"""``manage.py scim_token create NAME | list | revoke NAME_OR_PREFIX``."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.db.models import Q
+from django.utils import timezone
+
+from ...models import ScimToken
+
+
+class Command(BaseCommand):
+    help = "Create, list and revoke SCIM bearer tokens."
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        sub = parser.add_subparsers(dest="action", required=True)
+        create = sub.add_parser("create", help="Create a token and print it (alone, once) on stdout.")
+        create.add_argument("name")
+        sub.add_parser("list", help="List tokens (never the tokens themselves).")
+        revoke = sub.add_parser("revoke", help="Revoke the active tokens with this name or prefix.")
+        revoke.add_argument("name_or_prefix")
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        action = options["action"]
+        if action == "create":
+            _token, raw = ScimToken.issue(options["name"])
+            # The token alone on stdout, so scripts can capture it; it is never shown again.
+            self.stdout.write(raw)
+        elif action == "list":
+            for token in ScimToken.objects.all():
+                state = "revoked" if token.revoked_at else "active"
+                last = token.last_used.isoformat() if token.last_used else "never"
+                self.stdout.write(f"{token.name}\t{token.prefix}…\t{state}\tlast used {last}")
+        else:
+            key = options["name_or_prefix"]
+            count = (
+                ScimToken.objects.active()
+                .filter(Q(name=key) | Q(prefix=key))
+                .update(revoked_at=timezone.now())
+            )
+            if not count:
+                raise CommandError(f"No active token named {key!r} or with prefix {key!r}.")
+            self.stderr.write(f"Revoked {count} token(s).")

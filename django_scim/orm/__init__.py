@@ -1,0 +1,1 @@
+"""SCIM to ORM translation: attribute maps, document paths and the filter compiler."""

@@ -1,0 +1,1 @@
+"""The DRF layer: authentication, content types, errors, conditional requests and views."""

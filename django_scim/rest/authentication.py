@@ -1,0 +1,75 @@
+"""Bearer-token authentication for identity providers (RFC 7644 section 2, RFC 6750)."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+from django.utils import timezone
+from rest_framework.authentication import BaseAuthentication, get_authorization_header
+from rest_framework.exceptions import AuthenticationFailed
+from rest_framework.request import Request
+
+from ..conf import scim_settings
+from ..models import ScimToken, hash_token
+
+
+class ScimClient:
+    """The principal of a token-authenticated request: an identity provider, not a site user.
+
+    It is what ``request.user`` is for SCIM calls; ``request.auth`` is the :class:`ScimToken`.
+    """
+
+    is_authenticated = True
+    is_anonymous = False
+    is_active = True
+    is_staff = False
+    is_superuser = False
+    pk = None
+
+    def __init__(self, token: ScimToken) -> None:
+        self.token = token
+
+    def __str__(self) -> str:
+        return f"SCIM client {self.token.name}"
+
+    @property
+    def username(self) -> str:
+        return f"scim:{self.token.name}"
+
+    def has_perm(self, perm: str, obj: Any = None) -> bool:
+        return False
+
+
+class BearerTokenAuthentication(BaseAuthentication):
+    """``Authorization: Bearer <token>`` with a token from ``manage.py scim_token create``."""
+
+    keyword = "Bearer"
+
+    def authenticate(self, request: Request) -> tuple[ScimClient, ScimToken] | None:
+        parts = get_authorization_header(request).split()
+        if not parts or parts[0].lower() != self.keyword.lower().encode():
+            return None
+        if len(parts) != 2:
+            raise AuthenticationFailed("Invalid bearer token header.")
+        try:
+            raw = parts[1].decode()
+        except UnicodeDecodeError:
+            raise AuthenticationFailed("Invalid bearer token.") from None
+        token = ScimToken.objects.active().filter(key_hash=hash_token(raw)).first()
+        if token is None:
+            raise AuthenticationFailed("Invalid or revoked bearer token.")
+        self._touch(token)
+        return ScimClient(token), token
+
+    @staticmethod
+    def _touch(token: ScimToken) -> None:
+        # Record use at most once per interval, so reads do not each cost a write.
+        now = timezone.now()
+        interval = timedelta(seconds=scim_settings.TOKEN_LAST_USED_INTERVAL)
+        if token.last_used is None or now - token.last_used >= interval:
+            ScimToken.objects.filter(pk=token.pk).update(last_used=now)
+            token.last_used = now
+
+    def authenticate_header(self, request: Request) -> str:
+        return f'{self.keyword} realm="SCIM"'

@@ -1,0 +1,70 @@
+"""One exception handler turning every failure into a SCIM error body (RFC 7644 section 3.12).
+
+Set on the SCIM views only (``get_exception_handler``), so the site's ``REST_FRAMEWORK``
+setting is left alone. Foreign errors are translated here, once; anything unexpected is logged
+and answered with a SCIM 500 body, and the transaction is rolled back in every case.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
+from django.http import Http404
+from rest_framework import exceptions as drf
+from rest_framework.response import Response
+from rest_framework.views import set_rollback
+
+from ..core import errors
+from ..core.constants import MEDIA_TYPE
+
+logger = logging.getLogger("django_scim")
+
+
+def _translate(exc: Exception) -> errors.ScimError:
+    if isinstance(exc, errors.ScimError):
+        return exc
+    if isinstance(exc, Http404):
+        return errors.NotFound()
+    if isinstance(exc, DjangoPermissionDenied):
+        return errors.Forbidden()
+    if isinstance(exc, drf.ParseError):
+        return errors.InvalidSyntax(f"The request body is not valid JSON: {exc.detail}")
+    if isinstance(exc, drf.NotAuthenticated | drf.AuthenticationFailed):
+        return errors.Unauthorized(str(exc.detail))
+    if isinstance(exc, drf.PermissionDenied):
+        return errors.Forbidden(str(exc.detail))
+    if isinstance(exc, drf.NotFound):
+        return errors.NotFound(str(exc.detail))
+    if isinstance(exc, drf.MethodNotAllowed):
+        return errors.MethodNotAllowed(str(exc.detail))
+    if isinstance(exc, drf.UnsupportedMediaType):
+        return errors.UnsupportedMediaType(str(exc.detail))
+    if isinstance(exc, drf.NotAcceptable):
+        return errors.NotAcceptable(str(exc.detail))
+    if isinstance(exc, drf.Throttled):
+        return errors.TooManyRequests(str(exc.detail))
+    if isinstance(exc, drf.APIException):
+        error = errors.ScimError(str(exc.detail))
+        error.status = exc.status_code  # type: ignore[misc]
+        return error
+    logger.exception("Unexpected error in a SCIM request", exc_info=exc)
+    return errors.InternalError()
+
+
+def scim_exception_handler(exc: Exception, context: dict[str, Any]) -> Response:
+    """The SCIM views' DRF exception handler: always a SCIM error response."""
+    error = _translate(exc)
+    headers: dict[str, str] = {}
+    if isinstance(exc, drf.NotAuthenticated | drf.AuthenticationFailed):
+        authenticate_header = getattr(exc, "auth_header", None)
+        view = context.get("view")
+        request = context.get("request")
+        if authenticate_header is None and view is not None and request is not None:
+            authenticate_header = view.get_authenticate_header(request)
+        headers["WWW-Authenticate"] = authenticate_header or 'Bearer realm="SCIM"'
+    if isinstance(exc, drf.Throttled) and exc.wait is not None:
+        headers["Retry-After"] = str(int(exc.wait))
+    set_rollback()
+    return Response(error.to_dict(), status=error.status, headers=headers, content_type=MEDIA_TYPE)

@@ -1,0 +1,303 @@
+"""SCIM endpoints (RFC 7644 section 3): thin DRF views over the adapters.
+
+Every policy (authentication, permissions, throttling, parsing, rendering, errors) is set on
+these views and read from ``scim_settings`` at request time, so the site's ``REST_FRAMEWORK``
+setting is never involved and ``override_settings`` reaches everything.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.urls import reverse
+from rest_framework import status
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from ..adapters.base import ResourceAdapter
+from ..adapters.registry import get_adapter_for_endpoint, get_adapters
+from ..conf import scim_settings
+from ..core import document as scim_document
+from ..core.constants import LIST_RESPONSE, RESOURCE_TYPE_SCHEMA, SERVICE_PROVIDER_CONFIG_SCHEMA
+from ..core.errors import Forbidden, InvalidValue, NotFound, NotImplementedByServer
+from ..core.schema import Schema
+from .conditional import WritePreconditions, last_modified_header, not_modified
+from .exceptions import scim_exception_handler
+from .parsers import PARSER_CLASSES
+from .renderers import ScimContentNegotiation, ScimJsonRenderer
+
+
+class ScimView(APIView):
+    """Base view: SCIM media types and errors, policies from ``scim_settings``."""
+
+    parser_classes = PARSER_CLASSES
+    renderer_classes = [ScimJsonRenderer]
+    content_negotiation_class = ScimContentNegotiation
+
+    def get_authenticators(self) -> list[Any]:
+        return [cls() for cls in scim_settings.AUTHENTICATION_CLASSES]
+
+    def get_permissions(self) -> list[Any]:
+        return [cls() for cls in scim_settings.PERMISSION_CLASSES]
+
+    def get_throttles(self) -> list[Any]:
+        return [cls() for cls in scim_settings.THROTTLE_CLASSES]
+
+    def get_exception_handler(self) -> Any:
+        return scim_exception_handler
+
+    def finalize_response(self, request: Request, response: Any, *args: Any, **kwargs: Any) -> Any:
+        response = super().finalize_response(request, response, *args, **kwargs)
+        if request.method == "HEAD" and isinstance(response, Response):
+            # HEAD: the headers of the GET (ETag, Last-Modified), no body (RFC 7231 4.3.2).
+            response.render()
+            response.content = b""
+        return response
+
+    def absolute(self, path: str) -> str:
+        return self.request.build_absolute_uri(path)
+
+
+def _projection(request: Request) -> dict[str, list[str] | None]:
+    """``attributes`` / ``excludedAttributes`` query parameters (RFC 7644 section 3.4.2.5)."""
+    return {
+        "attributes": scim_document.split_attribute_list(request.query_params.get("attributes")),
+        "excluded_attributes": scim_document.split_attribute_list(
+            request.query_params.get("excludedAttributes")
+        ),
+    }
+
+
+def _int_param(request: Request, name: str, default: int) -> int:
+    raw = request.query_params.get(name)
+    if raw is None or raw == "":
+        return default
+    try:
+        return int(raw)
+    except ValueError:
+        raise InvalidValue(f"{name} must be an integer.") from None
+
+
+class ResourceViewMixin:
+    request: Request
+
+    def get_adapter(self, endpoint: str) -> ResourceAdapter:
+        return get_adapter_for_endpoint(endpoint, self.request)
+
+    def resource_response(
+        self, adapter: ResourceAdapter, obj: Any, *, status_code: int = status.HTTP_200_OK
+    ) -> Response:
+        document = adapter.render(obj)
+        companion = adapter.companion(obj)
+        assert companion is not None
+        headers = {
+            "ETag": document["meta"]["version"],
+            "Last-Modified": last_modified_header(companion.last_modified),
+        }
+        if status_code == status.HTTP_201_CREATED:
+            headers["Location"] = document["meta"]["location"]
+        body = scim_document.project(document, adapter.resource_type, **_projection(self.request))
+        return Response(body, status=status_code, headers=headers)
+
+
+class ResourceListView(ResourceViewMixin, ScimView):
+    """``/{endpoint}``: list (RFC 7644 section 3.4.2) and create (section 3.3)."""
+
+    def get(self, request: Request, endpoint: str) -> Response:
+        adapter = self.get_adapter(endpoint)
+        start_index = max(1, _int_param(request, "startIndex", 1))
+        count = _int_param(request, "count", scim_settings.DEFAULT_PAGE_SIZE)
+        count = min(max(0, count), scim_settings.MAX_PAGE_SIZE)
+        queryset = adapter.get_queryset()
+        filter_text = request.query_params.get("filter")
+        if filter_text:
+            queryset = adapter.filter_queryset(queryset, filter_text)
+        total = queryset.count()
+        page = list(queryset[start_index - 1 : start_index - 1 + count]) if count else []
+        projection = _projection(request)
+        resources = [
+            scim_document.project(doc, adapter.resource_type, **projection)
+            for doc in adapter.render_many(page)
+        ]
+        return Response(
+            {
+                "schemas": [LIST_RESPONSE],
+                "totalResults": total,
+                "itemsPerPage": len(resources),
+                "startIndex": start_index,
+                "Resources": resources,
+            }
+        )
+
+    def post(self, request: Request, endpoint: str) -> Response:
+        adapter = self.get_adapter(endpoint)
+        obj = adapter.create(request.data)
+        return self.resource_response(adapter, obj, status_code=status.HTTP_201_CREATED)
+
+
+class ResourceDetailView(ResourceViewMixin, ScimView):
+    """``/{endpoint}/{id}``: GET / HEAD, PUT, PATCH and DELETE (RFC 7644 sections 3.4.1, 3.5, 3.6)."""
+
+    def get(self, request: Request, endpoint: str, pk: str) -> Response:
+        adapter = self.get_adapter(endpoint)
+        obj = adapter.get_object(pk)
+        adapter.ensure_companions([obj])
+        companion = adapter.companion(obj)
+        assert companion is not None
+        if not_modified(request, adapter.etag(companion), companion.last_modified):
+            return Response(
+                status=status.HTTP_304_NOT_MODIFIED,
+                headers={
+                    "ETag": adapter.etag(companion),
+                    "Last-Modified": last_modified_header(companion.last_modified),
+                },
+            )
+        return self.resource_response(adapter, obj)
+
+    def put(self, request: Request, endpoint: str, pk: str) -> Response:
+        adapter = self.get_adapter(endpoint)
+        preconditions = WritePreconditions(request)
+        obj = adapter.replace(pk, request.data, preconditions if preconditions else None)
+        return self.resource_response(adapter, obj)
+
+    def patch(self, request: Request, endpoint: str, pk: str) -> Response:
+        raise NotImplementedByServer("PATCH is not supported yet.")
+
+    def delete(self, request: Request, endpoint: str, pk: str) -> Response:
+        adapter = self.get_adapter(endpoint)
+        preconditions = WritePreconditions(request)
+        adapter.delete(pk, preconditions if preconditions else None)
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class DiscoveryView(ScimView):
+    """Base of the discovery endpoints (RFC 7644 section 4), which refuse ``filter`` with 403."""
+
+    def initial(self, request: Request, *args: Any, **kwargs: Any) -> None:
+        super().initial(request, *args, **kwargs)
+        if "filter" in request.query_params:
+            # RFC 7644 section 4: "the service provider SHOULD respond with HTTP status code
+            # 403 (Forbidden)" to a filter on these endpoints.
+            raise Forbidden("Filtering is not supported on discovery endpoints.")
+
+    def list_response(self, resources: list[dict[str, Any]]) -> Response:
+        return Response(
+            {
+                "schemas": [LIST_RESPONSE],
+                "totalResults": len(resources),
+                "itemsPerPage": len(resources),
+                "startIndex": 1,
+                "Resources": resources,
+            }
+        )
+
+
+class ServiceProviderConfigView(DiscoveryView):
+    """``/ServiceProviderConfig`` (RFC 7643 section 5): what this server really supports."""
+
+    def get(self, request: Request) -> Response:
+        adapters = get_adapters(request)
+        password = any(
+            adapter.find_attribute("password") is not None and "password" in adapter.attribute_map
+            for adapter in adapters
+        )
+        config: dict[str, Any] = {
+            "schemas": [SERVICE_PROVIDER_CONFIG_SCHEMA],
+            "patch": {"supported": False},
+            "bulk": {"supported": False, "maxOperations": 0, "maxPayloadSize": 0},
+            "filter": {"supported": True, "maxResults": scim_settings.MAX_PAGE_SIZE},
+            "changePassword": {"supported": password},
+            "sort": {"supported": False},
+            "etag": {"supported": True},
+            "authenticationSchemes": scim_settings.AUTHENTICATION_SCHEMES,
+            "meta": {
+                "resourceType": "ServiceProviderConfig",
+                "location": self.absolute(reverse("scim:service-provider-config")),
+            },
+        }
+        if scim_settings.DOCUMENTATION_URI:
+            config["documentationUri"] = scim_settings.DOCUMENTATION_URI
+        return Response(config)
+
+
+def _schemas(request: Request) -> dict[str, Schema]:
+    found: dict[str, Schema] = {}
+    for adapter in get_adapters(request):
+        for schema in adapter.resource_type.schemas():
+            found.setdefault(schema.id, schema)
+    return found
+
+
+class SchemaListView(DiscoveryView):
+    """``/Schemas`` (RFC 7644 section 4): the schemas of every served resource type."""
+
+    def render_schema(self, schema: Schema) -> dict[str, Any]:
+        data = schema.to_dict()
+        data["meta"] = {
+            "resourceType": "Schema",
+            "location": self.absolute(reverse("scim:schema", kwargs={"urn": schema.id})),
+        }
+        return data
+
+    def get(self, request: Request) -> Response:
+        return self.list_response([self.render_schema(s) for s in _schemas(request).values()])
+
+
+class SchemaDetailView(SchemaListView):
+    """``/Schemas/{urn}``."""
+
+    def get(self, request: Request, urn: str) -> Response:  # type: ignore[override]
+        for schema_id, schema in _schemas(request).items():
+            if schema_id.lower() == urn.lower():
+                return Response(self.render_schema(schema))
+        raise NotFound(f"Schema {urn} not found.")
+
+
+class ResourceTypeListView(DiscoveryView):
+    """``/ResourceTypes`` (RFC 7643 section 6)."""
+
+    def render_type(self, adapter: ResourceAdapter) -> dict[str, Any]:
+        rt = adapter.resource_type
+        data: dict[str, Any] = {
+            "schemas": [RESOURCE_TYPE_SCHEMA],
+            "id": rt.name,
+            "name": rt.name,
+            "endpoint": rt.endpoint,
+            "description": rt.description,
+            "schema": rt.schema.id,
+        }
+        if rt.extensions:
+            data["schemaExtensions"] = [
+                {"schema": ext.schema.id, "required": ext.required} for ext in rt.extensions
+            ]
+        data["meta"] = {
+            "resourceType": "ResourceType",
+            "location": self.absolute(reverse("scim:resource-type", kwargs={"name": rt.name})),
+        }
+        return data
+
+    def get(self, request: Request) -> Response:
+        return self.list_response([self.render_type(a) for a in get_adapters(request)])
+
+
+class ResourceTypeDetailView(ResourceTypeListView):
+    """``/ResourceTypes/{name}``."""
+
+    def get(self, request: Request, name: str) -> Response:  # type: ignore[override]
+        for adapter in get_adapters(request):
+            if adapter.name == name:
+                return Response(self.render_type(adapter))
+        raise NotFound(f"Resource type {name} not found.")
+
+
+class NotFoundView(ScimView):
+    """Any other URL below the SCIM root: a SCIM 404 rather than the site's HTML page."""
+
+    def dispatch(self, request: Any, *args: Any, **kwargs: Any) -> Any:
+        return super().dispatch(request)
+
+    def handle(self, request: Request) -> Response:
+        raise NotFound(f"No SCIM endpoint at {request.path}.")
+
+    get = post = put = patch = delete = handle

@@ -1,0 +1,22 @@
+"""Signals sent after SCIM writes commit (``transaction.on_commit``), for welcome e-mails,
+audit trails or deprovisioning side effects.
+
+Every signal is sent with ``sender`` = the adapter class and these keyword arguments:
+``resource_type`` (the name, e.g. ``"User"``), ``instance`` (the model instance; for deletes,
+the instance as it was before deletion), ``scim_id`` (the SCIM ``id`` string) and ``request``
+(the HTTP request, or ``None``).
+"""
+
+from __future__ import annotations
+
+from django.dispatch import Signal
+
+# A resource was created through SCIM. Arguments: resource_type, instance, scim_id, request.
+resource_created = Signal()
+
+# A resource was replaced (PUT) or modified (PATCH). Arguments: resource_type, instance,
+# scim_id, request.
+resource_updated = Signal()
+
+# A resource was deleted. Arguments: resource_type, instance, scim_id, request.
+resource_deleted = Signal()
