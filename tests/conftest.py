@@ -72,3 +72,29 @@ def create_user(scim: ScimClient, **fields: Any) -> dict[str, Any]:
     response = scim.scim("POST", "/Users", body)
     assert response.status_code == 201, response.content
     return response.json()
+
+
+def pytest_ignore_collect(collection_path: Any, config: pytest.Config) -> bool | None:
+    """``tests/variants/`` runs only under its own settings (``--ds tests.settings.custom_models``)."""
+    from django.conf import settings
+
+    if collection_path.name == "variants" and settings.AUTH_USER_MODEL == "auth.User":
+        return True
+    return None
+
+
+def db_state() -> tuple[object, ...]:
+    """Everything a SCIM write can touch, to assert that a refused request changed nothing."""
+    from django.contrib.auth import get_user_model
+    from django.contrib.auth.models import Group
+
+    from django_scim.models import ScimGroup, ScimUser
+
+    user_model = get_user_model()
+    return (
+        sorted(map(str, user_model.objects.values_list())),
+        sorted(map(str, Group.objects.values_list())),
+        sorted(map(str, user_model.groups.through.objects.values_list())) if hasattr(user_model, "groups") else (),
+        sorted(map(str, ScimUser.objects.values_list())),
+        sorted(map(str, ScimGroup.objects.values_list())),
+    )

@@ -22,6 +22,7 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "rest_framework",
     "django_scim",
+    "tests.testapp",
 ]
 
 MIDDLEWARE = [
