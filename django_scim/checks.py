@@ -39,19 +39,19 @@ def check_scim_settings(app_configs: Any = None, **kwargs: Any) -> list[checks.C
             adapter.get_model()
             adapter.get_companion_model()
             problems = adapter.check_configuration()
+            unfiltered = [path for path in LOOKUP_ATTRIBUTES.get(name, ()) if not adapter.can_filter(path)]
         except (ImproperlyConfigured, ImportError, LookupError, ValueError) as exc:
             messages.append(checks.Error(f"SCIM resource type {name!r}: {exc}", id="django_scim.E002"))
             continue
         for problem in problems:
             messages.append(checks.Error(f"SCIM resource type {name!r}: {problem}", id="django_scim.E003"))
-        for path in LOOKUP_ATTRIBUTES.get(name, ()):
-            if not adapter.can_filter(path):
-                messages.append(
-                    checks.Warning(
-                        f"SCIM resource type {name!r}: identity providers look resources up by "
-                        f"{path!r}, which this mapping cannot filter on.",
-                        hint="Map the attribute to a model field, or store it where filters reach.",
-                        id="django_scim.W001",
-                    )
+        for path in unfiltered:
+            messages.append(
+                checks.Warning(
+                    f"SCIM resource type {name!r}: identity providers look resources up by "
+                    f"{path!r}, which this mapping cannot filter on.",
+                    hint="Map the attribute to a model field, or store it where filters reach.",
+                    id="django_scim.W001",
                 )
+            )
     return messages

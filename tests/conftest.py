@@ -28,12 +28,22 @@ class ScimClient(Client):
             merged.setdefault("Authorization", f"Bearer {self.token}")
         return merged
 
-    def scim(self, method: str, path: str, body: Any = None, *, headers: dict[str, str] | None = None,
-             content_type: str = MEDIA_TYPE, raw: bytes | str | None = None, **extra: Any) -> Any:
+    def scim(
+        self,
+        method: str,
+        path: str,
+        body: Any = None,
+        *,
+        headers: dict[str, str] | None = None,
+        content_type: str = MEDIA_TYPE,
+        raw: bytes | str | None = None,
+        **extra: Any,
+    ) -> Any:
         url = path if path.startswith("/") and path.startswith(BASE) else f"{BASE}{path}"
         data: Any = raw if raw is not None else (json.dumps(body) if body is not None else "")
-        return self.generic(method.upper(), url, data=data, content_type=content_type,
-                            headers=self._headers(headers), **extra)
+        return self.generic(
+            method.upper(), url, data=data, content_type=content_type, headers=self._headers(headers), **extra
+        )
 
     def get_scim(self, path: str, **kwargs: Any) -> Any:
         return self.scim("GET", path, **kwargs)
@@ -94,7 +104,9 @@ def db_state() -> tuple[object, ...]:
     return (
         sorted(map(str, user_model.objects.values_list())),
         sorted(map(str, Group.objects.values_list())),
-        sorted(map(str, user_model.groups.through.objects.values_list())) if hasattr(user_model, "groups") else (),
+        sorted(map(str, user_model.groups.through.objects.values_list()))
+        if hasattr(user_model, "groups")
+        else (),
         sorted(map(str, ScimUser.objects.values_list())),
         sorted(map(str, ScimGroup.objects.values_list())),
     )

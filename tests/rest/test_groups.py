@@ -59,7 +59,9 @@ def test_unknown_member_is_400_and_nothing_is_written(scim: ScimClient) -> None:
     before = db_state()
     for bad in ("not-a-uuid", "26118915-6090-4610-87e4-49d8ca9f808d"):
         response = scim.scim(
-            "POST", "/Groups", {"schemas": [GROUP], "displayName": "X", "members": [{"value": alice["id"]}, {"value": bad}]}
+            "POST",
+            "/Groups",
+            {"schemas": [GROUP], "displayName": "X", "members": [{"value": alice["id"]}, {"value": bad}]},
         )
         assert response.status_code == 400
         assert response.json()["scimType"] == "invalidValue"
@@ -84,7 +86,9 @@ def test_put_replaces_members_and_bumps_versions(scim: ScimClient) -> None:
     alice_version = scim.get_scim(f"/Users/{alice['id']}").json()["meta"]["version"]
     bob_version = scim.get_scim(f"/Users/{bob['id']}").json()["meta"]["version"]
     response = scim.scim(
-        "PUT", f"/Groups/{group['id']}", {"schemas": [GROUP], "displayName": "Team", "members": [{"value": bob["id"]}]}
+        "PUT",
+        f"/Groups/{group['id']}",
+        {"schemas": [GROUP], "displayName": "Team", "members": [{"value": bob["id"]}]},
     )
     assert response.status_code == 200
     assert [m["value"] for m in response.json()["members"]] == [bob["id"]]

@@ -83,7 +83,10 @@ FULL_USER: dict[str, Any] = {
         "organization": "Universal Studios",
         "division": "Theme Park",
         "department": "Tour Operations",
-        "manager": {"value": "26118915-6090-4610-87e4-49d8ca9f808d", "$ref": "../Users/26118915-6090-4610-87e4-49d8ca9f808d"},
+        "manager": {
+            "value": "26118915-6090-4610-87e4-49d8ca9f808d",
+            "$ref": "../Users/26118915-6090-4610-87e4-49d8ca9f808d",
+        },
     },
 }
 
@@ -111,7 +114,10 @@ def test_mapped_attributes_land_in_the_user_model(scim: ScimClient) -> None:
     created = scim.scim("POST", "/Users", FULL_USER).json()
     user = User.objects.get(username="bjensen@example.com")
     assert (user.first_name, user.last_name, user.email, user.is_active) == (
-        "Barbara", "Jensen", "bjensen@example.com", True
+        "Barbara",
+        "Jensen",
+        "bjensen@example.com",
+        True,
     )
     companion = ScimUser.objects.get(resource=user)
     assert str(companion.id) == created["id"]
@@ -187,7 +193,9 @@ def test_read_only_attributes_are_ignored_on_input(scim: ScimClient) -> None:
 def test_attribute_names_are_case_insensitive(scim: ScimClient) -> None:
     """RFC 7643 section 2.1: attribute names are case-insensitive on input."""
     created = scim.scim(
-        "POST", "/Users", {"SCHEMAS": [USER], "USERNAME": "Case", "NAME": {"GIVENNAME": "C"}, "Active": "false"}
+        "POST",
+        "/Users",
+        {"SCHEMAS": [USER], "USERNAME": "Case", "NAME": {"GIVENNAME": "C"}, "Active": "false"},
     )
     assert created.status_code == 201, created.content
     body = created.json()
@@ -228,14 +236,25 @@ def test_user_name_unique_case_insensitively(scim: ScimClient) -> None:
         ({"schemas": [USER], "userName": "x", "active": "maybe"}, "invalidValue"),
         ({"schemas": [USER], "userName": "x", "emails": "x@example.com"}, "invalidValue"),
         ({"schemas": [USER], "userName": "x", "name": "Barbara"}, "invalidValue"),
-        ({"schemas": [USER], "userName": "x", "x509Certificates": [{"value": "not base64!"}]}, "invalidValue"),
-        ({"schemas": [USER], "userName": "x", "emails": [{"value": "a", "primary": True},
-                                                       {"value": "b", "primary": True}]}, "invalidValue"),
+        (
+            {"schemas": [USER], "userName": "x", "x509Certificates": [{"value": "not base64!"}]},
+            "invalidValue",
+        ),
+        (
+            {
+                "schemas": [USER],
+                "userName": "x",
+                "emails": [{"value": "a", "primary": True}, {"value": "b", "primary": True}],
+            },
+            "invalidValue",
+        ),
         ({"schemas": [USER], "userName": "x", ENTERPRISE: {"employeeNumber": "1"}}, None),  # not in schemas
         ({"schemas": [USER], "userName": "x" * 151}, "invalidValue"),  # longer than username allows
     ],
 )
-def test_invalid_bodies_are_400_and_change_nothing(scim: ScimClient, body: dict[str, Any], scim_type: str | None) -> None:
+def test_invalid_bodies_are_400_and_change_nothing(
+    scim: ScimClient, body: dict[str, Any], scim_type: str | None
+) -> None:
     """RFC 7643 sections 2 and 7 (types, required, schemas) -> RFC 7644 section 3.12 errors."""
     before = db_state()
     response = scim.scim("POST", "/Users", body)

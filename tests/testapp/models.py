@@ -34,12 +34,18 @@ class EmailUser(AbstractBaseUser):
 class Department(models.Model):
     name = models.CharField(max_length=100)
 
+    def __str__(self) -> str:
+        return self.name
+
 
 class Team(models.Model):
     """A group-like model: SCIM Groups map onto it with settings only."""
 
     title = models.CharField(max_length=100, unique=True)
     members = models.ManyToManyField(settings.AUTH_USER_MODEL, related_name="teams", blank=True)
+
+    def __str__(self) -> str:
+        return self.title
 
 
 class TeamScim(ScimCompanion):

@@ -66,7 +66,9 @@ def test_team_model_serves_as_groups(scim: ScimClient) -> None:
     assert TeamScim.objects.get(resource=team).id.hex == group["id"].replace("-", "")
     assert group["members"][0]["display"] == "alice@example.com"
     replaced = scim.scim(
-        "PUT", f"/Groups/{group['id']}", {"schemas": [GROUP], "displayName": "Blue", "members": [{"value": bob["id"]}]}
+        "PUT",
+        f"/Groups/{group['id']}",
+        {"schemas": [GROUP], "displayName": "Blue", "members": [{"value": bob["id"]}]},
     )
     assert replaced.status_code == 200
     assert [u.email for u in team.members.all()] == ["bob@example.com"]
