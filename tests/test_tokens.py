@@ -77,3 +77,11 @@ def test_authentication_and_permissions_are_swappable(admin_client: object, scim
     """SCIM["AUTHENTICATION_CLASSES"] / ["PERMISSION_CLASSES"] take any DRF classes."""
     assert admin_client.get("/scim/v2/Users").status_code == 200  # type: ignore[attr-defined]
     assert scim.get_scim("/Users").status_code in (401, 403)
+
+
+def test_create_replace_rotates_the_named_token() -> None:
+    first, second = io.StringIO(), io.StringIO()
+    call_command("scim_token", "create", "demo", stdout=first)
+    call_command("scim_token", "create", "demo", "--replace", stdout=second)
+    assert ScimClient(first.getvalue().strip()).get_scim("/Users").status_code == 401
+    assert ScimClient(second.getvalue().strip()).get_scim("/Users").status_code == 200

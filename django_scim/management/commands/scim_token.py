@@ -18,6 +18,11 @@ class Command(BaseCommand):
         sub = parser.add_subparsers(dest="action", required=True)
         create = sub.add_parser("create", help="Create a token and print it (alone, once) on stdout.")
         create.add_argument("name")
+        create.add_argument(
+            "--replace",
+            action="store_true",
+            help="Revoke the active tokens of the same name first (rotation).",
+        )
         sub.add_parser("list", help="List tokens (never the tokens themselves).")
         revoke = sub.add_parser("revoke", help="Revoke the active tokens with this name or prefix.")
         revoke.add_argument("name_or_prefix")
@@ -25,6 +30,8 @@ class Command(BaseCommand):
     def handle(self, *args: Any, **options: Any) -> None:
         action = options["action"]
         if action == "create":
+            if options["replace"]:
+                ScimToken.objects.active().filter(name=options["name"]).update(revoked_at=timezone.now())
             _token, raw = ScimToken.issue(options["name"])
             # The token alone on stdout, so scripts can capture it; it is never shown again.
             self.stdout.write(raw)

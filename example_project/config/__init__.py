@@ -1,0 +1,1 @@
+"""Project package of the example site: settings, URLs, WSGI application."""

@@ -1,0 +1,80 @@
+"""Extending adapters: subclass mapping, computed values, related fields, hooks."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+import pytest
+from django.contrib.auth.models import User
+
+from django_scim.adapters.users import UserAdapter
+from django_scim.core.errors import Forbidden
+from django_scim.orm.mapping import AttributeMapping, Computed, Field
+from tests.conftest import ScimClient, create_user, db_state
+
+pytestmark = pytest.mark.django_db
+
+USER = "urn:ietf:params:scim:schemas:core:2.0:User"
+
+
+class SiteUserAdapter(UserAdapter):
+    """A site's adapter: displayName computed, title stored in a model field, a guard hook."""
+
+    attribute_map: Mapping[str, AttributeMapping | str] = {
+        "userName": Field("username"),
+        "name.givenName": Field("first_name"),
+        "title": Field("last_name"),
+        "displayName": Computed(lambda user: f"{user.first_name} {user.last_name}".strip() or None),
+    }
+
+    def pre_save(self, obj: Any, document: Mapping[str, Any], *, created: bool) -> None:
+        if obj.username.startswith("admin"):
+            raise Forbidden("Identity providers may not provision admin accounts.")
+
+
+SITE = {"RESOURCE_TYPES": {"User": {"ADAPTER": "tests.test_adapters.SiteUserAdapter"}}}
+
+
+@pytest.mark.scim_settings(SITE)
+def test_computed_attribute_is_read_only(scim: ScimClient) -> None:
+    created = create_user(scim, name={"givenName": "Ada"}, title="Byron", displayName="ignored")
+    assert created["displayName"] == "Ada Byron"
+    assert "displayName" not in scim.get_scim(f"/Users/{created['id']}?excludedAttributes=displayName").json()
+
+
+@pytest.mark.scim_settings(SITE)
+def test_subclass_maps_more_fields(scim: ScimClient) -> None:
+    create_user(scim, title="Guide", emails=[{"value": "b@example.com"}])
+    user = User.objects.get(username="bjensen")
+    assert user.last_name == "Guide"
+    # emails is not mapped by this adapter: kept in the JSONField, not in user.email.
+    assert user.email == ""
+
+
+@pytest.mark.scim_settings(SITE)
+def test_hook_can_refuse_a_write(scim: ScimClient) -> None:
+    before = db_state()
+    response = scim.scim("POST", "/Users", {"schemas": [USER], "userName": "admin-2"})
+    assert response.status_code == 403
+    assert response.json()["status"] == "403"
+    assert db_state() == before
+
+
+@pytest.mark.scim_settings({"RESOURCE_TYPES": {"User": {"ATTRIBUTE_MAP": {"title": "last_name"}}}})
+def test_settings_add_a_mapping_without_code(scim: ScimClient) -> None:
+    created = create_user(scim, title="Tour Guide")
+    assert User.objects.get(username="bjensen").last_name == "Tour Guide"
+    assert created["title"] == "Tour Guide"
+    found = scim.get_scim('/Users?filter=title eq "tour guide"').json()
+    assert found["totalResults"] == 1
+
+
+@pytest.mark.scim_settings({"RESOURCE_TYPES": {"User": {"NOT_AN_OPTION": 1}}})
+def test_unknown_option_is_a_configuration_error(scim: ScimClient) -> None:
+    from django.core.exceptions import ImproperlyConfigured
+
+    from django_scim.adapters.registry import get_adapter
+
+    with pytest.raises(ImproperlyConfigured, match="NOT_AN_OPTION"):
+        get_adapter("User")
