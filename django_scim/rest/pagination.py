@@ -1,0 +1,185 @@
+"""Paging a filtered, sorted queryset into a ListResponse: by index (RFC 7644 section 3.4.2.4) or
+by cursor (RFC 9865).
+
+Cursors are keyset positions, not offsets: a cursor holds the sort value and primary key of the
+row next to the page boundary, so the page after it is ``WHERE (sort, pk) > (...) ORDER BY sort,
+pk LIMIT count + 1`` and the last page of a million rows costs what the first one costs (no
+``OFFSET``). A cursor is signed (:mod:`django.core.signing`, salted, with a timestamp) so it
+cannot be forged or edited, carries a fingerprint of the query (resource type, filter, sortBy,
+sortOrder) so it cannot be replayed against another query (400 ``invalidCursor``), and the page
+size (a different ``count`` is 400 ``invalidCount``, RFC 9865 section 2.1). Its text uses only
+RFC 3986 unreserved characters, as RFC 9865 section 2 requires.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
+from django.core import signing
+from django.db import connections
+
+from ..conf import scim_settings
+from ..core import document as scim_document
+from ..core.errors import ExpiredCursor, InvalidCount, InvalidCursor
+from ..core.listing import ListQuery, list_response
+from ..orm.sorting import SORT_ALIAS, SortKey, apply_sort, decode_value, encode_value, seek
+
+if TYPE_CHECKING:
+    from django.db.models import Model, QuerySet
+
+    from ..adapters.base import ResourceAdapter
+
+_SALT = "django_scim.rest.pagination.cursor"
+_VERSION = 1
+
+
+def _signer() -> signing.TimestampSigner:
+    # "." instead of ":": RFC 9865 section 2 allows only unreserved characters in a cursor.
+    return signing.TimestampSigner(salt=_SALT, sep=".", algorithm="sha256")
+
+
+def _fingerprint(adapter: ResourceAdapter, query: ListQuery) -> str:
+    text = json.dumps([adapter.name, query.filter, query.sort_by, query.descending])
+    return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+
+def encode_cursor(payload: dict[str, Any]) -> str:
+    """A signed, URL-safe cursor for ``payload``."""
+    return _signer().sign_object(payload, compress=True)
+
+
+def decode_cursor(cursor: str, *, max_age: int | None) -> dict[str, Any]:
+    """The payload of a cursor we issued; 400 ``invalidCursor`` or ``expiredCursor`` otherwise."""
+    try:
+        payload = _signer().unsign_object(cursor, max_age=max_age)
+    except signing.SignatureExpired:
+        raise ExpiredCursor() from None
+    except (signing.BadSignature, ValueError, UnicodeError):
+        raise InvalidCursor(
+            "The cursor is not one this server issued; send an empty cursor for the first page, "
+            "then nextCursor or previousCursor values (RFC 9865 section 2)."
+        ) from None
+    if not isinstance(payload, dict) or payload.get("v") != _VERSION:
+        raise InvalidCursor()
+    return payload
+
+
+class ScimPagination:
+    """Runs one list/search query for one adapter and builds its ListResponse."""
+
+    def __init__(self, adapter: ResourceAdapter, query: ListQuery) -> None:
+        self.adapter = adapter
+        self.query = query
+
+    def queryset(self) -> QuerySet[Any]:
+        """The filtered queryset (400 invalidFilter from the filter)."""
+        queryset = self.adapter.get_queryset()
+        if self.query.filter:
+            queryset = self.adapter.filter_queryset(queryset, self.query.filter)
+        return queryset
+
+    def sort_key(self) -> SortKey | None:
+        return self.adapter.sort_key(self.query.sort_by) if self.query.sort_by else None
+
+    def render(self, objs: list[Model]) -> list[dict[str, Any]]:
+        """Documents of a page, with ``attributes`` / ``excludedAttributes`` applied (section 3.4.2.5)."""
+        rt = self.adapter.resource_type
+        return [
+            scim_document.project(
+                doc,
+                rt,
+                attributes=self.query.attributes,
+                excluded_attributes=self.query.excluded_attributes,
+            )
+            for doc in self.adapter.render_many(objs)
+        ]
+
+    def response(self) -> dict[str, Any]:
+        """The ListResponse body."""
+        return self._cursor_page() if self.query.by_cursor else self._index_page()
+
+    def _index_page(self) -> dict[str, Any]:
+        query = self.query
+        queryset = self.queryset()
+        key = self.sort_key()
+        # COUNT before ordering and annotations: the cheapest form of the exact total.
+        total = queryset.count()
+        objs: list[Model] = []
+        if query.count and query.start_index <= total:
+            ordered = apply_sort(queryset, key, descending=query.descending, vendor=_vendor(queryset))
+            offset = query.start_index - 1
+            objs = list(ordered[offset : offset + query.count])
+        return list_response(self.render(objs), total=total, start_index=query.start_index)
+
+    def _cursor_page(self) -> dict[str, Any]:
+        query = self.query
+        adapter = self.adapter
+        fingerprint = _fingerprint(adapter, query)
+        state: dict[str, Any] | None = None
+        if query.cursor:
+            state = decode_cursor(query.cursor, max_age=scim_settings.CURSOR_TIMEOUT)
+            if state.get("f") != fingerprint:
+                raise InvalidCursor(
+                    "The cursor belongs to another query: repeat the filter, sortBy and sortOrder "
+                    "of the first request (RFC 9865 section 2)."
+                )
+            if state.get("c") != query.count:
+                raise InvalidCount(
+                    f"count must be the count of the first request ({state.get('c')}) (RFC 9865 section 2.1)."
+                )
+        queryset = self.queryset()
+        key = self.sort_key()
+        total = queryset.count() if scim_settings.CURSOR_TOTAL_RESULTS else None
+        if query.count == 0:
+            return list_response([], total=total, start_index=None)
+        forward = state is None or state.get("d") == "n"
+        ordered = apply_sort(
+            queryset, key, descending=query.descending, vendor=_vendor(queryset), reverse=not forward
+        )
+        if state is not None:
+            try:
+                last = [decode_value(value) for value in state["k"]]
+            except (KeyError, TypeError, ValueError):
+                raise InvalidCursor() from None
+            if len(last) != (1 if key is None else 2):
+                raise InvalidCursor()
+            ordered = ordered.filter(seek(key, last, descending=query.descending, forward=forward))
+        rows = list(ordered[: query.count + 1])
+        more = len(rows) > query.count
+        rows = rows[: query.count]
+        if not forward:
+            rows.reverse()
+        position: Callable[[Model], list[Any]] = (
+            (lambda obj: [encode_value(obj.pk)])
+            if key is None
+            else (lambda obj: [encode_value(getattr(obj, SORT_ALIAS)), encode_value(obj.pk)])
+        )
+
+        def cursor(obj: Model, direction: str) -> str:
+            return encode_cursor(
+                {"v": _VERSION, "f": fingerprint, "c": query.count, "d": direction, "k": position(obj)}
+            )
+
+        next_cursor = previous_cursor = None
+        if rows:
+            # Forward: more rows follow when the extra one came back. Backward: this page sits
+            # before the one the client came from, so a next page exists.
+            if more if forward else True:
+                next_cursor = cursor(rows[-1], "n")
+            # RFC 9865 section 2: previousCursor "MUST not be returned with the first page".
+            if state is not None if forward else more:
+                previous_cursor = cursor(rows[0], "p")
+        return list_response(
+            self.render(rows),
+            total=total,
+            start_index=None,
+            next_cursor=next_cursor,
+            previous_cursor=previous_cursor,
+        )
+
+
+def _vendor(queryset: QuerySet[Any]) -> str:
+    return connections[queryset.db].vendor
