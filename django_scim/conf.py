@@ -28,8 +28,9 @@ SETTINGS_NAME = "SCIM"
 
 DEFAULTS: dict[str, Any] = {
     # Resource types served, by name. Each entry: "ADAPTER" (dotted path to a ResourceAdapter
-    # subclass) and optional "OPTIONS" passed to the adapter (see the adapters reference). Entries
-    # given in SCIM["RESOURCE_TYPES"] are merged over these; None removes a default one.
+    # subclass); every other key sets the adapter attribute of the same name in lower case
+    # ("MODEL", "COMPANION_MODEL", "ATTRIBUTE_MAP"...). Entries given in SCIM["RESOURCE_TYPES"]
+    # are merged over these; None removes a default one.
     "RESOURCE_TYPES": {
         "User": {"ADAPTER": "django_scim.adapters.users.UserAdapter"},
         "Group": {"ADAPTER": "django_scim.adapters.groups.GroupAdapter"},
@@ -37,7 +38,8 @@ DEFAULTS: dict[str, Any] = {
     # DRF policies, set on our views only: the site's REST_FRAMEWORK setting stays its own.
     "AUTHENTICATION_CLASSES": ["django_scim.rest.authentication.BearerTokenAuthentication"],
     "PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
-    "THROTTLE_CLASSES": [],
+    # TokenRateThrottle does nothing until a rate is set (TOKEN_THROTTLE_RATE or a token's own).
+    "THROTTLE_CLASSES": ["django_scim.rest.throttling.TokenRateThrottle"],
     # RFC 7643 section 5 "authenticationSchemes" advertised in /ServiceProviderConfig.
     "AUTHENTICATION_SCHEMES": [
         {
@@ -63,10 +65,107 @@ DEFAULTS: dict[str, Any] = {
     "STRING_BOOLEANS": True,
     # Minimum seconds between two writes of a token's last_used time.
     "TOKEN_LAST_USED_INTERVAL": 60,
+    # --- PATCH (RFC 7644 section 3.5.2); STRING_BOOLEANS above applies to PATCH values too ---
+    # What a successful PATCH answers: "resource" (200 with the resource, honouring attributes /
+    # excludedAttributes) or "no_content" (204 with ETag), either for every resource type or as
+    # {resource type name: mode} (names not listed get "resource"). Groups answer 204 by default:
+    # Microsoft Entra ID advises it ("Returning a body with a list of all the members isn't
+    # advisable"), Okta accepts it, RFC 7644 section 3.5.2 allows it, and a 10,000-member group is
+    # then never loaded. A request carrying "attributes" or "excludedAttributes" always gets 200
+    # (RFC 7644 section 3.5.2: "MUST return a 200 OK if the "attributes" parameter is specified").
+    "PATCH_RESPONSE": {"Group": "no_content"},
+    # A single-valued complex attribute sent as a one-element list ("manager": [{...}]) is taken
+    # as the object (Entra ID). False: 400 invalidValue.
+    "PATCH_SINGLE_VALUE_LISTS": True,
+    # Keys of a PATCH value object may be attribute paths: "name.givenName" and URN-qualified
+    # "urn:...:enterprise:2.0:User:employeeNumber" (Entra ID with aadOptscim062020). False: keys
+    # must be attribute names or whole extension URNs (400 invalidPath otherwise).
+    "PATCH_PATHS_AS_VALUE_KEYS": True,
+    # "remove" with a "value" list removes those values of a multi-valued attribute: Entra ID
+    # without aadOptscim062020 removes members with {"op": "Remove", "path": "members",
+    # "value": [{"value": "<id>"}]}, which RFC 7644 section 3.5.2.2 does not define. False: such an
+    # operation is 400 invalidSyntax (never "remove every member").
+    "PATCH_REMOVE_WITH_VALUE": True,
+    # An "id" inside a PATCH value object equal to the resource's id is ignored: Okta's group
+    # rename sends {"op": "replace", "value": {"id": "<id>", "displayName": "..."}}. False: 400
+    # mutability (id is readOnly, RFC 7643 section 3.1).
+    "PATCH_IGNORE_MATCHING_ID": True,
+    # "add" through a value filter that matches nothing creates the element from the filter's eq
+    # terms: add emails[type eq "work"].value on a user without a work e-mail creates
+    # {"type": "work", "value": ...} (the Entra ID SCIM validator expects it; RFC 7644 section
+    # 3.5.2.1 "If the target location does not exist, the attribute and value are added").
+    # False: 400 noTarget.
+    "PATCH_ADD_CREATES_FILTERED_VALUE": True,
+    # The same for "replace", which RFC 7644 section 3.5.2.3 answers with 400 noTarget. Off by
+    # default: Entra ID sends "Add" when it believes the value is missing.
+    "PATCH_REPLACE_CREATES_FILTERED_VALUE": False,
+    # "remove" whose value filter or value list matches nothing (a member already gone): by
+    # default a no-op, so retried removals succeed (RFC 7644 section 3.5.2.2 lists no error for
+    # it). True: 400 noTarget (RFC 7644 section 3.12, Table 9).
+    "PATCH_STRICT_REMOVE": False,
+    # --- listing (RFC 7644 section 3.4.2, RFC 9865 cursor paging) ---
+    # Seconds a nextCursor / previousCursor stays valid (advertised as pagination.cursorTimeout);
+    # an older cursor is 400 expiredCursor. Cursors are signed with SECRET_KEY.
+    "CURSOR_TIMEOUT": 3600,
+    # Whether cursor pages carry totalResults (one COUNT per page). RFC 9865 section 2 lets a
+    # provider omit it; False keeps every cursor page at the cost of reading one page.
+    "CURSOR_TOTAL_RESULTS": True,
+    # --- limits and tokens ---
+    # Largest request body in bytes; a larger one is answered 413 before it is read or parsed
+    # (RFC 7644 section 3.12 lists 413 "Request Entity Too Large").
+    "MAX_BODY_SIZE": 1_048_576,
+    # Default DRF throttle rate per token for TokenRateThrottle ("600/min"); a token's own
+    # throttle_rate wins. None: no limit. The counters live in Django's "default" cache, which
+    # must be shared (Redis, Memcached, database) when several server processes run.
+    "TOKEN_THROTTLE_RATE": None,
+    # Lifetime in days of new tokens (admin, `scim_token create`) given no explicit expiry;
+    # None: they do not expire.
+    "TOKEN_EXPIRY_DAYS": None,
+    # --- provisioning log (django_scim.log) ---
+    # Record SCIM writes (POST, PUT, PATCH, DELETE) in ProvisioningLog.
+    "LOG_ENABLED": True,
+    # Record reads (GET, HEAD) too: useful while setting up an identity provider, noisy after.
+    "LOG_READS": False,
+    # Default age in days beyond which `manage.py scim_prune_log` deletes entries; None keeps all.
+    "LOG_RETENTION_DAYS": 90,
+    # Characters of the redacted request body kept per entry; the rest is cut off.
+    "LOG_MAX_BODY_SIZE": 16_384,
+    # Body keys whose values are never stored: any key containing one of these (any case), and the
+    # "value" of a PATCH operation whose path contains one. x509Certificates values always are.
+    "LOG_REDACTED_KEYS": ["password", "secret", "token"],
+    # DRF policies of the read-only log API (django_scim.log.urls): staff only by default.
+    "LOG_API_AUTHENTICATION_CLASSES": [
+        "rest_framework.authentication.SessionAuthentication",
+        "rest_framework.authentication.BasicAuthentication",
+    ],
+    "LOG_API_PERMISSION_CLASSES": ["rest_framework.permissions.IsAdminUser"],
+    # --- declared schemas (RFC 7643 section 7) ---
+    # Schemas a site declares, so that adapters and SCIM["RESOURCE_TYPES"][name]["SCHEMA"] /
+    # ["EXTENSIONS"] can name them by URN: each a Schema object, an RFC 7643 section 7 dict, a
+    # JSON file path or a dotted path to one of those (see django_scim.schemas).
+    "SCHEMAS": [],
+    # --- bulk (RFC 7644 section 3.7) ---
+    # Most operations one /Bulk request may carry (advertised as bulk.maxOperations); more: 413.
+    # 0 turns /Bulk off (bulk.supported false, /Bulk answers 501).
+    "BULK_MAX_OPERATIONS": 1000,
+    # Largest /Bulk body in bytes (advertised as bulk.maxPayloadSize); larger: 413. A body must
+    # also pass MAX_BODY_SIZE and Django's DATA_UPLOAD_MAX_MEMORY_SIZE: raise those with it.
+    "BULK_MAX_PAYLOAD_SIZE": 1_048_576,
+    # "operation": each operation commits or rolls back on its own, and the others go on (RFC
+    # 7644 section 3.7: "continue performing as many changes as possible"). "request": all or
+    # nothing: the first failing operation rolls every operation back, and the request answers
+    # that operation's error (not in the RFC; failOnErrors is then moot).
+    "BULK_TRANSACTION": "operation",
 }
 
 IMPORT_STRINGS: frozenset[str] = frozenset(
-    {"AUTHENTICATION_CLASSES", "PERMISSION_CLASSES", "THROTTLE_CLASSES"}
+    {
+        "AUTHENTICATION_CLASSES",
+        "PERMISSION_CLASSES",
+        "THROTTLE_CLASSES",
+        "LOG_API_AUTHENTICATION_CLASSES",
+        "LOG_API_PERMISSION_CLASSES",
+    }
 )
 
 #: Settings that existed once, with what to do instead.

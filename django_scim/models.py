@@ -15,14 +15,19 @@ companion with three lines::
 from __future__ import annotations
 
 import hashlib
+import re
 import secrets
 import uuid
+from datetime import datetime, timedelta
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+
+from .conf import scim_settings
 
 TOKEN_PREFIX = "scim_"
 
@@ -72,9 +77,30 @@ def hash_token(raw: str) -> str:
     return hashlib.sha256(raw.encode()).hexdigest()
 
 
+#: A DRF throttle rate: ``"<requests>/<period>"``, period ``s``, ``m``, ``h`` or ``d`` (or a word
+#: starting with one: ``"600/min"``, ``"10000/day"``), as ``SimpleRateThrottle.parse_rate`` reads it.
+THROTTLE_RATE_PATTERN = re.compile(r"^\d+/(s|sec|second|m|min|minute|h|hour|d|day)$")
+
+
+def validate_throttle_rate(value: str) -> None:
+    """Refuse rates DRF's ``parse_rate`` would misread (it only looks at the period's first letter)."""
+    if value and not THROTTLE_RATE_PATTERN.match(value):
+        raise ValidationError(
+            _("Enter a rate such as 600/min: a number, a slash and s, min, hour or day."),
+            code="invalid",
+        )
+
+
 class ScimTokenQuerySet(models.QuerySet["ScimToken"]):
     def active(self) -> ScimTokenQuerySet:
+        """Tokens not revoked (expired ones included: revoking them is still meaningful)."""
         return self.filter(revoked_at__isnull=True)
+
+    def usable(self) -> ScimTokenQuerySet:
+        """Tokens that authenticate now: not revoked and not past ``expires_at``."""
+        return self.active().filter(
+            models.Q(expires_at__isnull=True) | models.Q(expires_at__gt=timezone.now())
+        )
 
 
 class ScimToken(models.Model):
@@ -86,6 +112,21 @@ class ScimToken(models.Model):
     created = models.DateTimeField(default=timezone.now, editable=False)
     last_used = models.DateTimeField(null=True, blank=True, editable=False)
     revoked_at = models.DateTimeField(null=True, blank=True)
+    expires_at = models.DateTimeField(
+        _("expires at"),
+        null=True,
+        blank=True,
+        help_text=_("Requests with the token fail from this time on. Empty: it never expires."),
+    )
+    throttle_rate = models.CharField(
+        _("throttle rate"),
+        max_length=32,
+        blank=True,
+        validators=[validate_throttle_rate],
+        help_text=_(
+            'Requests allowed per period for this token, e.g. "600/min". Empty: SCIM["TOKEN_THROTTLE_RATE"].'
+        ),
+    )
 
     objects = ScimTokenQuerySet.as_manager()
 
@@ -98,16 +139,83 @@ class ScimToken(models.Model):
         return f"{self.name} ({self.prefix}…)"
 
     @property
+    def is_expired(self) -> bool:
+        return self.expires_at is not None and self.expires_at <= timezone.now()
+
+    @property
     def is_active(self) -> bool:
-        return self.revoked_at is None
+        """Whether the token authenticates now (not revoked, not expired)."""
+        return self.revoked_at is None and not self.is_expired
 
     @classmethod
-    def issue(cls, name: str) -> tuple[ScimToken, str]:
-        """Create a token; returns the row and the raw token, which is never stored."""
+    def issue(
+        cls, name: str, *, expires_at: datetime | None = None, throttle_rate: str = ""
+    ) -> tuple[ScimToken, str]:
+        """Create a token; returns the row and the raw token, which is never stored.
+
+        Without ``expires_at`` the token expires after ``SCIM["TOKEN_EXPIRY_DAYS"]`` days, or
+        never when that setting is ``None``.
+        """
+        if expires_at is None and scim_settings.TOKEN_EXPIRY_DAYS is not None:
+            expires_at = timezone.now() + timedelta(days=scim_settings.TOKEN_EXPIRY_DAYS)
         raw = TOKEN_PREFIX + secrets.token_urlsafe(32)
-        token = cls.objects.create(name=name, key_hash=hash_token(raw), prefix=raw[: len(TOKEN_PREFIX) + 6])
+        token = cls.objects.create(
+            name=name,
+            key_hash=hash_token(raw),
+            prefix=raw[: len(TOKEN_PREFIX) + 6],
+            expires_at=expires_at,
+            throttle_rate=throttle_rate,
+        )
         return token, raw
 
     def revoke(self) -> None:
         self.revoked_at = timezone.now()
         self.save(update_fields=["revoked_at"])
+
+
+class ProvisioningLog(models.Model):
+    """One SCIM request as the service provider saw it: who, what, the outcome and why.
+
+    Written by :mod:`django_scim.log.recorder` for every SCIM write (and reads with
+    ``SCIM["LOG_READS"]``), outside the request's transaction so failed, rolled-back writes are
+    kept: they are the rows that answer "why did the identity provider fail to provision this
+    user?". Bodies are stored redacted (:mod:`django_scim.log.redact`), never raw.
+    """
+
+    created = models.DateTimeField(_("time"), default=timezone.now, db_index=True)
+    token = models.ForeignKey(
+        ScimToken,
+        verbose_name=_("token"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="log_entries",
+    )
+    # The token's name at the time, so entries stay readable after the token row is deleted.
+    token_name = models.CharField(_("token name"), max_length=100, blank=True)
+    # A string, not a foreign key: the tenant model is a site setting and its key may be any type.
+    # NULL is "no tenant" (a single-tenant site), which differs from a tenant keyed "".
+    tenant = models.CharField(_("tenant"), max_length=255, null=True, blank=True, db_index=True)  # noqa: DJ001
+    method = models.CharField(_("method"), max_length=10)
+    path = models.CharField(_("path"), max_length=2048)
+    resource_type = models.CharField(_("resource type"), max_length=100, blank=True, db_index=True)
+    resource_id = models.CharField(_("resource id"), max_length=255, blank=True, db_index=True)
+    status = models.PositiveSmallIntegerField(_("status"), db_index=True)
+    scim_type = models.CharField(_("scimType"), max_length=32, blank=True)
+    detail = models.TextField(_("detail"), blank=True)
+    duration_ms = models.FloatField(_("duration (ms)"))
+    user_agent = models.CharField(_("user agent"), max_length=255, blank=True)
+    # JSON text after redaction, possibly cut at SCIM["LOG_MAX_BODY_SIZE"]; "" when not stored.
+    request_body = models.TextField(_("request body (redacted)"), blank=True)
+
+    class Meta:
+        verbose_name = _("provisioning log entry")
+        verbose_name_plural = _("provisioning log")
+        ordering = ["-created", "-id"]
+
+    def __str__(self) -> str:
+        return f"{self.method} {self.path} -> {self.status}"
+
+    @property
+    def failed(self) -> bool:
+        return self.status >= 400

@@ -20,3 +20,10 @@ resource_updated = Signal()
 
 # A resource was deleted. Arguments: resource_type, instance, scim_id, request.
 resource_deleted = Signal()
+
+# A User's ``active`` went from true to false through SCIM (PUT or PATCH): the identity provider
+# deprovisioned the person (Okta never sends DELETE for users; Entra ID deactivates first).
+# Sent after commit, besides resource_updated. Arguments: resource_type, instance, scim_id,
+# request, changed (sorted names of the attributes the write changed, ``"active"`` among them;
+# extension attributes as ``"<schema URN>:<name>"``).
+user_deactivated = Signal()

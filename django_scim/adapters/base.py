@@ -29,8 +29,10 @@ from django.utils import timezone
 from .. import signals
 from ..conf import scim_settings
 from ..core import document as scim_document
+from ..core import patch as scim_patch
+from ..core.constants import USER_SCHEMA
 from ..core.constants import Uniqueness as UniquenessRule
-from ..core.errors import InvalidFilter, InvalidValue, NotFound, Uniqueness
+from ..core.errors import InvalidFilter, InvalidValue, NotFound, NotImplementedByServer, ScimError, Uniqueness
 from ..core.filter import parse_filter
 from ..core.paths import AttrPath, parse_attr_path
 from ..core.schema import (
@@ -39,11 +41,12 @@ from ..core.schema import (
     ResourceType,
     Schema,
     SchemaExtension,
-    builtin_schema,
 )
 from ..models import ScimCompanion
-from ..orm.compiler import Target, compile_filter
-from ..orm.mapping import MISSING, AttributeMapping, WriteContext, as_mapping
+from ..orm.compiler import RelationLookup, Target, compile_filter
+from ..orm.mapping import MISSING, AttributeMapping, PrimaryValue, WriteContext, as_mapping
+from ..orm.sorting import SortKey, sort_key
+from ..schemas import get_schema
 
 if TYPE_CHECKING:
     from django.http import HttpRequest
@@ -103,7 +106,8 @@ def _pop(doc: dict[str, Any], keys: Keys) -> Any:
 
 
 def _schema(value: str | Schema) -> Schema:
-    return value if isinstance(value, Schema) else builtin_schema(value)
+    # A Schema, a URN (declared in SCIM["SCHEMAS"] or built in), a JSON file or a dotted path.
+    return value if isinstance(value, Schema) else get_schema(value)
 
 
 class ResourceAdapter:
@@ -395,8 +399,16 @@ class ResourceAdapter:
         self._send(signals.resource_deleted, obj, companion)
 
     def _write(
-        self, obj: models.Model, companion: ScimCompanion, document: dict[str, Any], *, created: bool
+        self,
+        obj: models.Model,
+        companion: ScimCompanion,
+        document: dict[str, Any],
+        *,
+        created: bool,
+        relations: bool = True,
     ) -> None:
+        # The state before, only where deactivation can happen (see _send_if_deactivated).
+        before = self._render(obj, {}) if not created and self._tracks_deactivation() else None
         context = WriteContext()
         remainder = copy.deepcopy(document)
         for key in ("schemas", "id", "meta", "externalId"):
@@ -423,10 +435,18 @@ class ResourceAdapter:
         else:
             companion.version = F("version") + 1  # type: ignore[assignment]
         companion.save()
-        companion.refresh_from_db(fields=["version"])
+        if not created:
+            # Read back the F() increment; a new row has the default version already (one query
+            # less per creation, which /Bulk multiplies by a thousand).
+            companion.refresh_from_db(fields=["version"])
         setattr(obj, self.companion_accessor, companion)
-        self.save_relations(obj, relation_values, created=created)
+        if relations:
+            # PATCH writes relation-backed attributes as row deltas (patch_relations), so its
+            # document has no members and must not clear them.
+            self.save_relations(obj, relation_values, created=created)
         self.post_save(obj, document, created=created)
+        if before is not None:
+            self._send_if_deactivated(obj, companion, before)
 
     def validate_instance(self, obj: models.Model, fields: Sequence[str]) -> None:
         """Run the model's own field validation on the written fields (lengths, validators)."""
@@ -473,6 +493,91 @@ class ResourceAdapter:
         except DataError as exc:
             raise InvalidValue(f"A value does not fit the data model: {exc}") from exc
 
+    # --- patching --------------------------------------------------------------------------
+
+    def patch_options(self) -> scim_patch.PatchOptions:
+        """How the PATCH engine treats what the RFC leaves open (``SCIM["PATCH_*"]`` settings)."""
+        return scim_patch.PatchOptions(
+            string_booleans=scim_settings.STRING_BOOLEANS,
+            single_value_lists=scim_settings.PATCH_SINGLE_VALUE_LISTS,
+            paths_as_value_keys=scim_settings.PATCH_PATHS_AS_VALUE_KEYS,
+            remove_with_value=scim_settings.PATCH_REMOVE_WITH_VALUE,
+            ignore_matching_id=scim_settings.PATCH_IGNORE_MATCHING_ID,
+            add_creates_filtered_value=scim_settings.PATCH_ADD_CREATES_FILTERED_VALUE,
+            replace_creates_filtered_value=scim_settings.PATCH_REPLACE_CREATES_FILTERED_VALUE,
+            strict_remove=scim_settings.PATCH_STRICT_REMOVE,
+            allow_undeclared_extensions=scim_settings.ALLOW_UNDECLARED_EXTENSIONS,
+            max_path_length=scim_settings.FILTER_MAX_LENGTH,
+            max_filter_depth=scim_settings.FILTER_MAX_DEPTH,
+        )
+
+    def patch(self, scim_id: str, data: object, precondition: Precondition | None = None) -> models.Model:
+        """PATCH (RFC 7644 section 3.5.2): apply a PatchOp message, all or nothing.
+
+        The row is locked (``select_for_update``) and the preconditions (If-Match) are checked on
+        it. The current document is rendered *without* relation-backed attributes
+        (:attr:`relation_attributes`, Group ``members``): operations on them go to
+        :meth:`patch_relations` as row deltas, the others to the pure engine
+        (:mod:`django_scim.core.patch`), whose result is validated like a PUT body and written by
+        the same path (mapped fields, JSON remainder, version bump, ``resource_updated`` after
+        commit). Any error rolls everything back.
+
+        A PATCH that changes nothing (same document, no membership change) writes nothing: the
+        version, and so the ETag, stay, and no signal is sent.
+        """
+        raw_operations = scim_patch.read_patch_request(data)
+        rt = self.resource_type
+        relation_names = {name.lower() for name in self.relation_attributes}
+        with transaction.atomic():
+            obj = self.get_object(scim_id, for_update=True)
+            self.ensure_companions([obj])
+            companion = self.companion(obj)
+            assert companion is not None
+            if precondition is not None:
+                precondition(companion)
+            current = self._render(obj, {})
+            options = self.patch_options()
+            operations = scim_patch.compile_operations(raw_operations, rt, current, options)
+            on_relations = [
+                op
+                for op in operations
+                if op.target.is_core and (op.target.name or "").lower() in relation_names
+            ]
+            on_document = [op for op in operations if not any(op is r for r in on_relations)]
+            changed = False
+            document: dict[str, Any] = {}
+            if on_document:
+                patched = scim_patch.apply_operations(current, on_document, rt, options)
+                document = self.normalize(patched, existing=current)
+                changed = document != self._normalized(current)
+            if on_relations:
+                changed = self.patch_relations(obj, on_relations, options) or changed
+            if changed:
+                if not on_document:
+                    document = self.normalize(current, existing=current)
+                self._write(obj, companion, document, created=False, relations=False)
+        if changed:
+            self._send(signals.resource_updated, obj, companion)
+        return obj
+
+    def _normalized(self, document: dict[str, Any]) -> dict[str, Any] | None:
+        """``document`` normalised, or ``None`` when the stored data itself breaks a rule."""
+        try:
+            return self.normalize(document, existing=document)
+        except ScimError:
+            return None
+
+    def patch_relations(
+        self, obj: models.Model, operations: Sequence[scim_patch.Operation], options: scim_patch.PatchOptions
+    ) -> bool:
+        """Apply PATCH operations on relation-backed attributes as row deltas; True if rows changed.
+
+        Called inside the PATCH transaction with ``obj`` locked. The base adapter has no
+        relation-backed attributes; :class:`~django_scim.adapters.groups.GroupAdapter` implements
+        Group ``members`` without loading the member list.
+        """
+        raise NotImplementedByServer(f"PATCH of {operations[0].path!r} is not supported.")
+
     # --- hooks -----------------------------------------------------------------------------
 
     def pre_save(self, obj: models.Model, document: Mapping[str, Any], *, created: bool) -> None:
@@ -487,7 +592,7 @@ class ResourceAdapter:
     def pre_delete(self, obj: models.Model) -> None:
         """Called before the instance is deleted (inside the transaction)."""
 
-    def _send(self, signal: Any, obj: models.Model, companion: ScimCompanion) -> None:
+    def _send(self, signal: Any, obj: models.Model, companion: ScimCompanion, **extra: Any) -> None:
         scim_id = str(companion.id)
 
         def send() -> None:
@@ -497,14 +602,33 @@ class ResourceAdapter:
                 instance=obj,
                 scim_id=scim_id,
                 request=self.request,
+                **extra,
             )
 
         transaction.on_commit(send)
 
+    def _tracks_deactivation(self) -> bool:
+        """Whether writes may send ``user_deactivated``: resource types on the core User schema."""
+        return self.resource_type.schema.id == USER_SCHEMA
+
+    def _send_if_deactivated(
+        self, obj: models.Model, companion: ScimCompanion, before: dict[str, Any]
+    ) -> None:
+        # Read back through the attribute map rather than trusting the request document: a PUT
+        # without "active" leaves is_active at its model default, and that decides.
+        after = self._render(obj, {})
+        if before.get("active") is True and after.get("active") is False:
+            changed = _changed_attributes(before, after)
+            self._send(signals.user_deactivated, obj, companion, changed=changed)
+
     # --- filtering -------------------------------------------------------------------------
 
-    def relation_lookups(self) -> dict[str, dict[str, str]]:
-        """ORM lookups of relation-backed attributes: ``{attr: {sub_attr: lookup}}``."""
+    def relation_lookups(self) -> dict[str, RelationLookup]:
+        """Relation-backed multi-valued attributes (``members``, ``groups``) for filtering.
+
+        Each is filtered with ``EXISTS`` subqueries over :attr:`RelationLookup.model`, so that a
+        resource is returned once and ``not``/``ne`` mean what they mean in the matcher.
+        """
         return {}
 
     def filter_target(self, path: AttrPath) -> Target:
@@ -538,46 +662,68 @@ class ResourceAdapter:
             sub = attr.sub_attribute(path.sub_attr) if attr.is_complex else None
             if sub is None:
                 raise InvalidFilter(f"{attr.name!r} has no sub-attribute {path.sub_attr!r}.")
-        keys: Keys = (*((container,) if container else ()), attr.name, *((sub.name,) if sub else ()))
+        top: Keys = (*((container,) if container else ()), attr.name)
+        keys: Keys = (*top, *((sub.name,) if sub else ()))
         accessor = self.companion_accessor
         if container is None and attr.name in _COMMON_LOOKUPS:
+            if attr.is_complex and sub is None:
+                common = tuple(
+                    self.filter_target(AttrPath(None, attr.name, name)) for name in _COMMON_LOOKUPS[attr.name]
+                )
+                return Target(attr, parts=common)
             lookup = _COMMON_LOOKUPS[attr.name].get(sub.name if sub else "")
             if lookup is None:
+                # meta.location and meta.version are computed per request, resourceType is constant.
                 raise InvalidFilter(f"Filtering on {str(path)!r} is not supported.")
             return Target(sub or attr, lookup=f"{accessor}__{lookup}", uuid=lookup == "id")
         relation = self.relation_lookups().get(attr.name) if container is None else None
         if relation is not None:
-            sub_name = sub.name if sub else "value"
-            if sub_name not in relation:
-                raise InvalidFilter(f"Filtering on {attr.name}.{sub_name} is not supported.")
-            definition = sub or attr.sub_attribute("value") or attr
-            return Target(definition, lookup=relation[sub_name], uuid=sub_name == "value")
+            return Target(attr, relation=relation, sub=sub.name if sub else None)
         for _path, mapped_keys, mapping in self.get_attribute_map():
+            if mapped_keys == top and attr.multi_valued:
+                if isinstance(mapping, PrimaryValue):
+                    return Target(
+                        attr,
+                        json_keys=top,
+                        elements=True,
+                        sub=sub.name if sub else None,
+                        mirror=mapping.lookup,
+                        mirror_type=mapping.default_type,
+                    )
+                raise InvalidFilter(f"Filtering on {str(path)!r} is not supported by its mapping.")
             if mapped_keys == keys:
                 if mapping.lookup is None:
                     raise InvalidFilter(f"{str(path)!r} is computed and cannot be filtered on.")
                 return Target(sub or attr, lookup=mapping.lookup)
             if mapped_keys == keys[: len(mapped_keys)]:
                 raise InvalidFilter(f"Filtering on {str(path)!r} is not supported.")
-        if attr.multi_valued or attr.is_complex and sub is None:
-            raise InvalidFilter(
-                f"Filtering on the multi-valued or complex attribute {str(path)!r} is not supported."
-            )
+        if attr.multi_valued:
+            return Target(attr, json_keys=top, elements=True, sub=sub.name if sub else None)
+        if attr.is_complex and sub is None:
+            parts: list[Target] = []
+            for sub_attr in attr.sub_attributes:
+                try:
+                    parts.append(
+                        self.filter_target(AttrPath(container or path.urn, attr.name, sub_attr.name))
+                    )
+                except InvalidFilter:
+                    continue  # a computed sub-attribute; the others still tell presence
+            return Target(attr, parts=tuple(parts))
         return Target(sub or attr, json_keys=keys)
 
     def filter_queryset(self, queryset: QuerySet[Any], text: str) -> QuerySet[Any]:
-        """``queryset`` narrowed by a SCIM filter (RFC 7644 section 3.4.2.2), in SQL."""
+        """``queryset`` narrowed by a SCIM filter (RFC 7644 section 3.4.2.2), in SQL.
+
+        Relation conditions are ``EXISTS`` subqueries (see :mod:`django_scim.orm.compiler`), so no
+        row is repeated and no ``DISTINCT`` is needed.
+        """
         tree = parse_filter(
             text,
             max_length=scim_settings.FILTER_MAX_LENGTH,
             max_depth=scim_settings.FILTER_MAX_DEPTH,
             known_urns=self.resource_type.schema_ids,
         )
-        q = compile_filter(self, tree)
-        # A condition across a multi-valued relation can repeat a row: keep each resource once.
-        if self.relation_lookups():
-            return queryset.filter(pk__in=self.get_model()._default_manager.filter(q).values("pk"))
-        return queryset.filter(q)
+        return queryset.filter(compile_filter(self, tree))
 
     def can_filter(self, path: str) -> bool:
         """Whether ``<path> eq "..."`` can run in SQL (the mapping audit of the system check)."""
@@ -586,6 +732,10 @@ class ResourceAdapter:
         except InvalidFilter:
             return False
         return True
+
+    def sort_key(self, path: str) -> SortKey:
+        """The SQL expression ``sortBy=path`` orders by (RFC 7644 section 3.4.2.3); 400 if none."""
+        return sort_key(self, path)
 
     # --- helpers for subclasses ------------------------------------------------------------
 
@@ -613,6 +763,25 @@ class ResourceAdapter:
                         f"attribute_map[{path!r}]: {model.__name__} has no field {mapping.lookup!r}: {exc}"
                     )
         return problems
+
+
+def _changed_attributes(before: Mapping[str, Any], after: Mapping[str, Any]) -> list[str]:
+    """Names of the attributes whose values differ; extension ones as ``<URN>:<name>``."""
+    changed: set[str] = set()
+    for key in (before.keys() | after.keys()) - {"meta", "schemas", "id"}:
+        old, new = before.get(key), after.get(key)
+        if old == new:
+            continue
+        if key.lower().startswith("urn:") and isinstance(old or {}, dict) and isinstance(new or {}, dict):
+            inner_old, inner_new = old or {}, new or {}
+            changed.update(
+                f"{key}:{name}"
+                for name in inner_old.keys() | inner_new.keys()
+                if inner_old.get(name) != inner_new.get(name)
+            )
+        else:
+            changed.add(key)
+    return sorted(changed)
 
 
 def _isoformat(value: Any) -> str:

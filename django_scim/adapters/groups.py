@@ -8,8 +8,12 @@ from typing import Any
 
 from django.db import models
 
+from ..core import patch as scim_patch
 from ..core.constants import GROUP_SCHEMA
-from ..core.errors import InvalidValue
+from ..core.errors import InvalidPath, InvalidSyntax, InvalidValue, NoTarget
+from ..core.errors import Mutability as MutabilityError
+from ..core.filter import Compare, Filter, Or, matches_element
+from ..orm.compiler import RelationLookup
 from ..orm.mapping import AttributeMapping, Field
 from .base import ResourceAdapter
 from .registry import get_adapter
@@ -80,14 +84,19 @@ class GroupAdapter(ResourceAdapter):
             )
         return {"members": result}
 
-    def relation_lookups(self) -> dict[str, dict[str, str]]:
+    def relation_lookups(self) -> dict[str, RelationLookup]:
         members = self.member_adapter()
-        relation = self.members_relation
         return {
-            "members": {
-                "value": f"{relation}__{members.companion_accessor}__id",
-                "display": f"{relation}__{members.display_field}",
-            }
+            # RFC 7643 section 4.2: members, rendered with type = the member resource type.
+            "members": RelationLookup(
+                model=members.get_model(),
+                link=self.member_query_name(),
+                lookups={
+                    "value": f"{members.companion_accessor}__id",
+                    "display": members.display_field or "pk",
+                },
+                constants={"type": members.name},
+            )
         }
 
     def member_query_name(self) -> str:
@@ -124,3 +133,133 @@ class GroupAdapter(ResourceAdapter):
 
     def pre_delete(self, obj: models.Model) -> None:
         self.member_adapter().bump_versions(self.members_manager(obj).values_list("pk", flat=True))
+
+    # --- patching: members as row deltas (RFC 7644 section 3.5.2) -----------------------------
+
+    def patch_relations(
+        self, obj: models.Model, operations: Sequence[scim_patch.Operation], options: scim_patch.PatchOptions
+    ) -> bool:
+        """Apply PATCH operations on ``members`` as inserts and deletes of membership rows.
+
+        Adding or removing named members costs a fixed number of queries whatever the group's
+        size (the member list is never loaded): ``add`` resolves the ids, reads which of them are
+        members already and bulk-inserts the others (``manager.add``, one INSERT); ``remove`` by
+        ``members[value eq "id"]`` (also ``or``-ed) or by a ``value`` list (Entra ID) deletes those
+        rows. ``replace`` and ``remove`` of all members set the whole list, which reads it. Other
+        value filters (``members[display eq "x"]``) are evaluated on the loaded list. Unknown ids
+        in ``add`` / ``replace`` are 400 invalidValue (and the transaction rolls back). Members
+        whose membership changed get a new version (their ``groups`` changed, RFC 7644 section 3.14).
+        """
+        changed = False
+        for operation in operations:
+            target = operation.target
+            if target.sub_name is not None:
+                # RFC 7643 section 4.2: every sub-attribute of members is immutable.
+                raise MutabilityError(
+                    f"{operation.path!r}: the sub-attributes of members are immutable; "
+                    "add or remove whole members."
+                )
+            if operation.op == "add":
+                if target.value_filter is not None:
+                    raise InvalidPath(f"{operation.path!r}: 'add' to members takes no value filter.")
+                changed = self._add_members(obj, self.member_pks(_member_items(operation.value))) or changed
+            elif operation.op == "remove":
+                if target.value_filter is not None:
+                    pks = self._filtered_member_pks(obj, target.value_filter)
+                    changed = self._remove_members(obj, pks, operation, options) or changed
+                elif operation.value is not scim_patch.ABSENT:
+                    if not options.remove_with_value:
+                        raise InvalidSyntax(
+                            "'remove' takes no 'value' (RFC 7644 section 3.5.2.2); "
+                            'use the path members[value eq "<id>"].'
+                        )
+                    ids = [
+                        item.get("value") for item in _member_items(operation.value) if isinstance(item, dict)
+                    ]
+                    pks = set(
+                        self.member_adapter().resolve_ids([i for i in ids if isinstance(i, str)]).values()
+                    )
+                    changed = self._remove_members(obj, pks, operation, options) or changed
+                else:
+                    # RFC 7644 section 3.5.2.2: no filter, no value: all values are removed.
+                    self.save_relations(obj, {"members": None}, created=False)
+                    changed = True
+            else:
+                if target.value_filter is not None:
+                    # RFC 7644 section 3.5.2.3: the matching values are replaced by the value.
+                    pks = self._filtered_member_pks(obj, target.value_filter)
+                    if not self._current_members(obj, pks):
+                        raise NoTarget(f"{operation.path!r} matches no member.")
+                    self._remove_members(obj, pks, operation, options)
+                    self._add_members(obj, self.member_pks(_member_items(operation.value)))
+                else:
+                    self.save_relations(obj, {"members": _member_items(operation.value)}, created=False)
+                changed = True
+        return changed
+
+    def _current_members(self, obj: models.Model, pks: set[Any]) -> set[Any]:
+        """Which of ``pks`` are members of ``obj`` (a query bounded by ``len(pks)``)."""
+        if not pks:
+            return set()
+        return set(self.members_manager(obj).filter(pk__in=pks).values_list("pk", flat=True))
+
+    def _add_members(self, obj: models.Model, pks: set[Any]) -> bool:
+        new = pks - self._current_members(obj, pks)
+        if new:
+            # One bulk INSERT of membership rows (m2m_changed is sent as for any manager.add).
+            self.members_manager(obj).add(*new)
+            self.member_adapter().bump_versions(new)
+        return bool(new)
+
+    def _remove_members(
+        self,
+        obj: models.Model,
+        pks: set[Any],
+        operation: scim_patch.Operation,
+        options: scim_patch.PatchOptions,
+    ) -> bool:
+        gone = self._current_members(obj, pks)
+        if not gone:
+            if options.strict_remove:
+                raise NoTarget(f"{operation.path!r} matches no member.")
+            return False
+        self.members_manager(obj).remove(*gone)
+        self.member_adapter().bump_versions(gone)
+        return True
+
+    def _filtered_member_pks(self, obj: models.Model, value_filter: Filter) -> set[Any]:
+        """Model keys of the members a value filter selects (unknown ids select nothing)."""
+        ids = _value_ids(value_filter)
+        if ids is None:
+            # Rare filters (display, type, not ...): evaluated on the loaded member list.
+            attribute = self.resource_type.schema.attribute("members")
+            assert attribute is not None
+            members = self.load_relations([obj]).get("members", {}).get(obj.pk, [])
+            ids = {m["value"] for m in members if matches_element(value_filter, m, attribute)}
+        return set(self.member_adapter().resolve_ids(ids).values())
+
+
+def _member_items(value: Any) -> list[Any]:
+    """A PATCH value for members as a list (one object is taken as a one-element list)."""
+    if value is None or value is scim_patch.ABSENT:
+        return []
+    return value if isinstance(value, list) else [value]
+
+
+def _value_ids(value_filter: Filter) -> set[str] | None:
+    """The ids of ``value eq "id"`` (or several joined by ``or``), or ``None`` for other filters."""
+    if isinstance(value_filter, Compare):
+        path = value_filter.path
+        if (
+            value_filter.op == "eq"
+            and isinstance(value_filter.value, str)
+            and path.urn is None
+            and path.sub_attr is None
+            and (path.attr or "").lower() == "value"
+        ):
+            return {value_filter.value}
+        return None
+    if isinstance(value_filter, Or):
+        left, right = _value_ids(value_filter.left), _value_ids(value_filter.right)
+        return None if left is None or right is None else left | right
+    return None

@@ -10,6 +10,7 @@ from django.contrib.auth import get_user_model
 from django.db import models
 
 from ..core.constants import ENTERPRISE_USER_SCHEMA, USER_SCHEMA
+from ..orm.compiler import RelationLookup
 from ..orm.mapping import AttributeMapping, Field, Password, PrimaryValue
 from .base import ResourceAdapter
 from .registry import get_adapter, is_served
@@ -81,27 +82,34 @@ class UserAdapter(ResourceAdapter):
             groups.get_model()
             ._default_manager.filter(**{f"{relation}__in": [o.pk for o in objs]})
             .order_by("pk")
-            .values_list(relation, "pk", groups.display_field)  # type: ignore[misc]
+            .values_list(relation, "pk", groups.display_field, f"{groups.companion_accessor}__id")  # type: ignore[misc]
         )
-        ids = groups.companion_ids({row[1] for row in rows})
+        # Group ids come with the rows (one query); only groups made outside SCIM need more.
+        ids = {row[1]: str(row[3]) for row in rows if row[3] is not None}
+        ids.update(groups.companion_ids({row[1] for row in rows if row[3] is None}))
         result: dict[Any, list[dict[str, Any]]] = defaultdict(list)
-        for user_pk, group_pk, display in rows:
+        for user_pk, group_pk, display, _companion in rows:
             scim_id = ids[group_pk]
             result[user_pk].append(
                 {"value": scim_id, "$ref": groups.location(scim_id), "display": display, "type": "direct"}
             )
         return {"groups": result}
 
-    def relation_lookups(self) -> dict[str, dict[str, str]]:
+    def relation_lookups(self) -> dict[str, RelationLookup]:
         if not is_served(self.group_resource_type):
             return {}
         groups = get_adapter(self.group_resource_type, self.request)
-        query = groups.member_query_name()  # type: ignore[attr-defined]
         return {
-            "groups": {
-                "value": f"{query}__{groups.companion_accessor}__id",
-                "display": f"{query}__{groups.display_field}",
-            }
+            # RFC 7643 section 4.1.2: a user's groups; rendered with type "direct" (load_relations).
+            "groups": RelationLookup(
+                model=groups.get_model(),
+                link=groups.members_relation,  # type: ignore[attr-defined]
+                lookups={
+                    "value": f"{groups.companion_accessor}__id",
+                    "display": groups.display_field or "pk",
+                },
+                constants={"type": "direct"},
+            )
         }
 
     def pre_delete(self, obj: models.Model) -> None:

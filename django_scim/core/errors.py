@@ -94,6 +94,13 @@ class InvalidCursor(ScimError):
     default_detail = "The cursor value is invalid."
 
 
+class ExpiredCursor(ScimError):
+    """RFC 9865 section 2.1: the cursor has expired (older than ``cursorTimeout``)."""
+
+    scim_type = ScimType.EXPIRED_CURSOR
+    default_detail = "The cursor has expired; start again without a cursor."
+
+
 class InvalidCount(ScimError):
     """RFC 9865 section 3.1: the count value is not valid."""
 

@@ -198,7 +198,7 @@ class Password(AttributeMapping):
 class Computed(AttributeMapping):
     """A read-only value computed from the instance: ``Computed(lambda user: user.get_full_name())``.
 
-    Give ``lookup`` (an ORM path or annotation name) to make it filterable and sortable.
+    Give ``lookup`` (an ORM field path) to make it filterable and sortable.
     """
 
     writable = False

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hmac
 from datetime import timedelta
 from typing import Any
 
@@ -41,8 +42,19 @@ class ScimClient:
         return False
 
 
+#: Longer credentials are refused unhashed: ours are ~48 characters, and hashing megabytes of
+#: header per request would be a cheap way to burn CPU.
+MAX_TOKEN_LENGTH = 512
+
+
 class BearerTokenAuthentication(BaseAuthentication):
-    """``Authorization: Bearer <token>`` with a token from ``manage.py scim_token create``."""
+    """``Authorization: Bearer <token>`` with a token from ``manage.py scim_token create``.
+
+    The token is looked up by its SHA-256 hash (only hashes are stored) and the stored hash is
+    then compared with :func:`hmac.compare_digest`, so the decision never depends on how many
+    leading characters matched. Revoked and expired tokens fail on their next request: every
+    request reads the token row.
+    """
 
     keyword = "Bearer"
 
@@ -52,13 +64,20 @@ class BearerTokenAuthentication(BaseAuthentication):
             return None
         if len(parts) != 2:
             raise AuthenticationFailed("Invalid bearer token header.")
+        if len(parts[1]) > MAX_TOKEN_LENGTH:
+            raise AuthenticationFailed("Invalid bearer token.")
         try:
             raw = parts[1].decode()
         except UnicodeDecodeError:
             raise AuthenticationFailed("Invalid bearer token.") from None
-        token = ScimToken.objects.active().filter(key_hash=hash_token(raw)).first()
-        if token is None:
+        digest = hash_token(raw)
+        token = ScimToken.objects.active().filter(key_hash=digest).first()
+        # The index lookup finds the row; the decision is a constant-time comparison, so it
+        # holds even where a database compares strings with early exit.
+        if token is None or not hmac.compare_digest(token.key_hash.encode(), digest.encode()):
             raise AuthenticationFailed("Invalid or revoked bearer token.")
+        if token.is_expired:
+            raise AuthenticationFailed("This bearer token has expired.")
         self._touch(token)
         return ScimClient(token), token
 

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.core.exceptions import ImproperlyConfigured
+from django.db import connections
 from django.urls import reverse
 from rest_framework import status
 from rest_framework.request import Request
@@ -20,11 +22,15 @@ from ..adapters.registry import get_adapter_for_endpoint, get_adapters
 from ..conf import scim_settings
 from ..core import document as scim_document
 from ..core.constants import LIST_RESPONSE, RESOURCE_TYPE_SCHEMA, SERVICE_PROVIDER_CONFIG_SCHEMA
-from ..core.errors import Forbidden, InvalidValue, NotFound, NotImplementedByServer
+from ..core.errors import Forbidden, InvalidFilter, InvalidValue, NotFound
+from ..core.listing import ListQuery, list_response, parse_list_query, search_request_params
 from ..core.schema import Schema
+from ..log import recorder
+from ..orm.sorting import apply_sort
 from .conditional import WritePreconditions, last_modified_header, not_modified
 from .exceptions import scim_exception_handler
-from .parsers import PARSER_CLASSES
+from .pagination import ScimPagination
+from .parsers import PARSER_CLASSES, too_large
 from .renderers import ScimContentNegotiation, ScimJsonRenderer
 
 
@@ -46,6 +52,24 @@ class ScimView(APIView):
 
     def get_exception_handler(self) -> Any:
         return scim_exception_handler
+
+    def dispatch(self, request: Any, *args: Any, **kwargs: Any) -> Any:
+        # Every SCIM request ends here, answered or refused: the provisioning log's one hook.
+        started = recorder.now()
+        response = super().dispatch(request, *args, **kwargs)
+        recorder.record(self, self.request, response, started)
+        return response
+
+    def initial(self, request: Request, *args: Any, **kwargs: Any) -> None:
+        super().initial(request, *args, **kwargs)
+        # Refuse an oversized body from its declared length, before anything reads it (the
+        # parsers also stop reading at the limit, for bodies sent without a length).
+        try:
+            length = int(request.META.get("CONTENT_LENGTH") or 0)
+        except ValueError:
+            length = 0
+        if length > scim_settings.MAX_BODY_SIZE:
+            raise too_large(length)
 
     def finalize_response(self, request: Request, response: Any, *args: Any, **kwargs: Any) -> Any:
         response = super().finalize_response(request, response, *args, **kwargs)
@@ -105,35 +129,74 @@ class ResourceListView(ResourceViewMixin, ScimView):
     """``/{endpoint}``: list (RFC 7644 section 3.4.2) and create (section 3.3)."""
 
     def get(self, request: Request, endpoint: str) -> Response:
+        """List / query (RFC 7644 section 3.4.2): filter, sortBy, startIndex or cursor (RFC 9865)."""
         adapter = self.get_adapter(endpoint)
-        start_index = max(1, _int_param(request, "startIndex", 1))
-        count = _int_param(request, "count", scim_settings.DEFAULT_PAGE_SIZE)
-        count = min(max(0, count), scim_settings.MAX_PAGE_SIZE)
-        queryset = adapter.get_queryset()
-        filter_text = request.query_params.get("filter")
-        if filter_text:
-            queryset = adapter.filter_queryset(queryset, filter_text)
-        total = queryset.count()
-        page = list(queryset[start_index - 1 : start_index - 1 + count]) if count else []
-        projection = _projection(request)
-        resources = [
-            scim_document.project(doc, adapter.resource_type, **projection)
-            for doc in adapter.render_many(page)
-        ]
-        return Response(
-            {
-                "schemas": [LIST_RESPONSE],
-                "totalResults": total,
-                "itemsPerPage": len(resources),
-                "startIndex": start_index,
-                "Resources": resources,
-            }
-        )
+        return Response(ScimPagination(adapter, _list_query(request.query_params)).response())
 
     def post(self, request: Request, endpoint: str) -> Response:
         adapter = self.get_adapter(endpoint)
         obj = adapter.create(request.data)
         return self.resource_response(adapter, obj, status_code=status.HTTP_201_CREATED)
+
+
+def _list_query(params: Any) -> ListQuery:
+    return parse_list_query(
+        params, default_count=scim_settings.DEFAULT_PAGE_SIZE, max_count=scim_settings.MAX_PAGE_SIZE
+    )
+
+
+class SearchView(ResourceViewMixin, ScimView):
+    """``POST /.search`` and ``POST /{endpoint}/.search`` (RFC 7644 section 3.4.3).
+
+    The body is a SearchRequest; its parameters mean what the GET query parameters mean, cursor
+    included (RFC 9865 section 3). At the root every resource type is searched: the filter is
+    applied to each type that has its attributes (a type lacking them contributes nothing; a
+    filter no type understands is 400 invalidFilter), results come type after type in settings
+    order, sorted within each type, paged by index (a cursor at the root is 400 invalidValue).
+    """
+
+    def post(self, request: Request, endpoint: str | None = None) -> Response:
+        query = _list_query(search_request_params(request.data))
+        if endpoint is not None:
+            adapter = self.get_adapter(endpoint)
+            return Response(ScimPagination(adapter, query).response(), status=status.HTTP_200_OK)
+        return Response(_root_search(query, get_adapters(request)))
+
+
+def _root_search(query: ListQuery, adapters: list[ResourceAdapter]) -> dict[str, Any]:
+    if query.by_cursor:
+        raise InvalidValue("Cursor paging is supported per resource type (POST /{endpoint}/.search).")
+    parts: list[tuple[ScimPagination, Any, int]] = []
+    first_error: InvalidFilter | None = None
+    for adapter in adapters:
+        pagination = ScimPagination(adapter, query)
+        try:
+            queryset = pagination.queryset()
+            key = pagination.sort_key()
+            total = queryset.count()
+        except InvalidFilter as exc:
+            first_error = first_error or exc
+            continue
+        vendor = connections[queryset.db].vendor
+        parts.append(
+            (pagination, apply_sort(queryset, key, descending=query.descending, vendor=vendor), total)
+        )
+    if not parts and first_error is not None:
+        raise first_error
+    total = sum(count for _, _, count in parts)
+    resources: list[dict[str, Any]] = []
+    offset, wanted = query.start_index - 1, query.count
+    for pagination, ordered, count in parts:
+        if wanted <= 0:
+            break
+        if offset >= count:
+            offset -= count
+            continue
+        objs = list(ordered[offset : offset + wanted])
+        offset = 0
+        wanted -= len(objs)
+        resources += pagination.render(objs)
+    return list_response(resources, total=total, start_index=query.start_index)
 
 
 class ResourceDetailView(ResourceViewMixin, ScimView):
@@ -162,13 +225,44 @@ class ResourceDetailView(ResourceViewMixin, ScimView):
         return self.resource_response(adapter, obj)
 
     def patch(self, request: Request, endpoint: str, pk: str) -> Response:
-        raise NotImplementedByServer("PATCH is not supported yet.")
+        """PATCH (RFC 7644 section 3.5.2): 200 with the resource, or 204 per ``PATCH_RESPONSE``.
+
+        If-Match / If-Unmodified-Since are checked on the locked row, as for PUT (412 when stale).
+        A request with ``attributes`` or ``excludedAttributes`` always gets the 200 body: RFC 7644
+        section 3.5.2 "MUST return a 200 OK if the "attributes" parameter is specified".
+        """
+        adapter = self.get_adapter(endpoint)
+        preconditions = WritePreconditions(request)
+        obj = adapter.patch(pk, request.data, preconditions if preconditions else None)
+        projection = _projection(request)
+        if _patch_response_mode(adapter.name) == "no_content" and not any(projection.values()):
+            companion = adapter.companion(obj)
+            assert companion is not None
+            return Response(
+                status=status.HTTP_204_NO_CONTENT,
+                headers={
+                    "ETag": adapter.etag(companion),
+                    "Last-Modified": last_modified_header(companion.last_modified),
+                },
+            )
+        return self.resource_response(adapter, obj)
 
     def delete(self, request: Request, endpoint: str, pk: str) -> Response:
         adapter = self.get_adapter(endpoint)
         preconditions = WritePreconditions(request)
         adapter.delete(pk, preconditions if preconditions else None)
         return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+def _patch_response_mode(resource_type: str) -> str:
+    """``SCIM["PATCH_RESPONSE"]`` for one resource type: ``"resource"`` or ``"no_content"``."""
+    setting = scim_settings.PATCH_RESPONSE
+    mode = setting.get(resource_type, "resource") if isinstance(setting, dict) else setting
+    if mode not in ("resource", "no_content"):
+        raise ImproperlyConfigured(
+            f"SCIM['PATCH_RESPONSE'] must be 'resource' or 'no_content' (or a dict of them), not {mode!r}."
+        )
+    return str(mode)
 
 
 class DiscoveryView(ScimView):
@@ -204,11 +298,27 @@ class ServiceProviderConfigView(DiscoveryView):
         )
         config: dict[str, Any] = {
             "schemas": [SERVICE_PROVIDER_CONFIG_SCHEMA],
-            "patch": {"supported": False},
-            "bulk": {"supported": False, "maxOperations": 0, "maxPayloadSize": 0},
+            "patch": {"supported": True},
+            # RFC 7643 section 5 / RFC 7644 section 3.7.4: the limits /Bulk enforces (413 over them).
+            "bulk": {
+                "supported": scim_settings.BULK_MAX_OPERATIONS > 0,
+                "maxOperations": max(0, scim_settings.BULK_MAX_OPERATIONS),
+                "maxPayloadSize": scim_settings.BULK_MAX_PAYLOAD_SIZE,
+            },
+            # RFC 7643 section 5: maxResults, the most a query returns (per page here).
             "filter": {"supported": True, "maxResults": scim_settings.MAX_PAGE_SIZE},
             "changePassword": {"supported": password},
-            "sort": {"supported": False},
+            "sort": {"supported": True},
+            # RFC 9865 section 4: both methods, index by default (section 2.4: a provider that
+            # had index paging keeps it as the default for existing clients).
+            "pagination": {
+                "cursor": True,
+                "index": True,
+                "defaultPaginationMethod": "index",
+                "defaultPageSize": scim_settings.DEFAULT_PAGE_SIZE,
+                "maxPageSize": scim_settings.MAX_PAGE_SIZE,
+                "cursorTimeout": scim_settings.CURSOR_TIMEOUT,
+            },
             "etag": {"supported": True},
             "authenticationSchemes": scim_settings.AUTHENTICATION_SCHEMES,
             "meta": {

@@ -35,6 +35,8 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "rest_framework",
     "django_scim",
+    # A resource type of the site's own (RFC 7643 section 6): see devices/__init__.py.
+    "devices",
 ]
 
 MIDDLEWARE = [
@@ -103,4 +105,7 @@ STATIC_URL = "static/"
 
 # django_scim reads only this dict; every key is optional. The keys and their defaults are in the
 # settings reference: docs/ (https://django-scim-provider.readthedocs.io/).
-SCIM: dict[str, object] = {}
+SCIM: dict[str, object] = {
+    # Users and Groups come by default; Device is the site's own resource type (/Devices).
+    "RESOURCE_TYPES": {"Device": {"ADAPTER": "devices.scim.DeviceAdapter"}},
+}

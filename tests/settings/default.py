@@ -11,6 +11,8 @@ USE_TZ = True
 TIME_ZONE = "UTC"
 ALLOWED_HOSTS = ["*"]
 ROOT_URLCONF = "tests.urls"
+# The live server of the browser test (tests/e2e) serves static files and needs a prefix.
+STATIC_URL = "/static/"
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 
@@ -23,6 +25,9 @@ INSTALLED_APPS = [
     "rest_framework",
     "django_scim",
     "tests.testapp",
+    # The example project's Device resource type, tested end to end (tests/rest/test_resource_types.py);
+    # SCIM serves it only where a test registers it in SCIM["RESOURCE_TYPES"].
+    "example_project.devices",
 ]
 
 MIDDLEWARE = [

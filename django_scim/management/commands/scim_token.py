@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
@@ -19,6 +20,12 @@ class Command(BaseCommand):
         create = sub.add_parser("create", help="Create a token and print it (alone, once) on stdout.")
         create.add_argument("name")
         create.add_argument(
+            "--expires-in-days",
+            type=int,
+            default=None,
+            help='Days until the token expires (default: SCIM["TOKEN_EXPIRY_DAYS"], None: never).',
+        )
+        create.add_argument(
             "--replace",
             action="store_true",
             help="Revoke the active tokens of the same name first (rotation).",
@@ -30,14 +37,18 @@ class Command(BaseCommand):
     def handle(self, *args: Any, **options: Any) -> None:
         action = options["action"]
         if action == "create":
+            days = options["expires_in_days"]
+            if days is not None and days <= 0:
+                raise CommandError("--expires-in-days must be 1 or more.")
             if options["replace"]:
                 ScimToken.objects.active().filter(name=options["name"]).update(revoked_at=timezone.now())
-            _token, raw = ScimToken.issue(options["name"])
+            expires_at = timezone.now() + timedelta(days=days) if days is not None else None
+            _token, raw = ScimToken.issue(options["name"], expires_at=expires_at)
             # The token alone on stdout, so scripts can capture it; it is never shown again.
             self.stdout.write(raw)
         elif action == "list":
             for token in ScimToken.objects.all():
-                state = "revoked" if token.revoked_at else "active"
+                state = "revoked" if token.revoked_at else "expired" if token.is_expired else "active"
                 last = token.last_used.isoformat() if token.last_used else "never"
                 self.stdout.write(f"{token.name}\t{token.prefix}…\t{state}\tlast used {last}")
         else:
