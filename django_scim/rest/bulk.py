@@ -42,13 +42,11 @@ the single request it stands for, without rendering the resource (the response c
 from __future__ import annotations
 
 import copy
-import io
 import logging
-from collections.abc import Callable, Mapping
-from typing import IO, Any
+from collections.abc import Callable
+from typing import Any
 
 from django.db import transaction
-from rest_framework.parsers import JSONParser
 from rest_framework.request import Request
 from rest_framework.response import Response
 
@@ -56,7 +54,7 @@ from ..adapters.base import ResourceAdapter
 from ..adapters.registry import get_adapters
 from ..conf import scim_settings
 from ..core import bulk as scim_bulk
-from ..core.constants import BULK_RESPONSE, MEDIA_TYPE
+from ..core.constants import BULK_RESPONSE
 from ..core.errors import (
     Conflict,
     InternalError,
@@ -75,36 +73,6 @@ from .views import ScimView
 logger = logging.getLogger("django_scim")
 
 __all__ = ["BulkProcessor", "BulkView"]
-
-
-def _too_large(size: int) -> PayloadTooLarge:
-    # RFC 7644 section 3.7.4: 413 with the limit in the detail.
-    limit = scim_settings.BULK_MAX_PAYLOAD_SIZE
-    return PayloadTooLarge(f"The size of the bulk operation exceeds the maxPayloadSize ({limit}).")
-
-
-class _BulkJsonParser(JSONParser):
-    """JSON capped at ``BULK_MAX_PAYLOAD_SIZE`` bytes, for bodies sent without Content-Length."""
-
-    def parse(
-        self,
-        stream: IO[bytes],
-        media_type: str | None = None,
-        parser_context: Mapping[str, Any] | None = None,
-    ) -> Any:
-        limit = scim_settings.BULK_MAX_PAYLOAD_SIZE
-        data = stream.read(limit + 1) if stream is not None else b""
-        if len(data) > limit:
-            raise _too_large(len(data))
-        return super().parse(io.BytesIO(data), media_type, parser_context)
-
-
-class _BulkScimJsonParser(_BulkJsonParser):
-    media_type = MEDIA_TYPE
-
-
-class _BulkApplicationJsonParser(_BulkJsonParser):
-    media_type = "application/json"
 
 
 class _Abort(Exception):
@@ -368,19 +336,19 @@ class BulkProcessor:
 class BulkView(ScimView):
     """``POST /Bulk`` (RFC 7644 section 3.7); answers a BulkResponse."""
 
-    parser_classes = [_BulkScimJsonParser, _BulkApplicationJsonParser]
+    def body_limit(self) -> int:
+        return int(scim_settings.BULK_MAX_PAYLOAD_SIZE)
+
+    def body_too_large(self, size: int) -> PayloadTooLarge:
+        # RFC 7644 section 3.7.4: 413 with the limit in the detail.
+        return PayloadTooLarge(
+            f"The size of the bulk operation exceeds the maxPayloadSize ({self.body_limit()})."
+        )
 
     def initial(self, request: Request, *args: Any, **kwargs: Any) -> None:
         super().initial(request, *args, **kwargs)
         if scim_settings.BULK_MAX_OPERATIONS <= 0:
             raise NotImplementedByServer("Bulk operations are not supported (RFC 7644 section 3.7).")
-        try:
-            length = int(request.META.get("CONTENT_LENGTH") or 0)
-        except ValueError:
-            length = 0
-        if length > scim_settings.BULK_MAX_PAYLOAD_SIZE:
-            # Refused before the body is read (RFC 7644 section 3.7.4).
-            raise _too_large(length)
 
     def post(self, request: Request) -> Response:
         operations, fail_on_errors = scim_bulk.read_bulk_request(request.data)

@@ -1,6 +1,7 @@
 """Request parsing: ``application/scim+json`` (RFC 7644 section 3.1) and ``application/json``.
 
-Both parsers read at most ``SCIM["MAX_BODY_SIZE"]`` bytes: a longer body is a 413
+Both parsers read at most the view's body limit (``ScimView.body_limit()``: ``SCIM["MAX_BODY_SIZE"]``,
+or ``BULK_MAX_PAYLOAD_SIZE`` on ``/Bulk``): a longer body is the view's 413
 (:class:`~django_scim.core.errors.PayloadTooLarge`) without ever being held in memory whole.
 ``ScimView.initial`` already refuses a too large ``Content-Length``; this covers bodies without
 one (chunked requests under ASGI).
@@ -20,7 +21,7 @@ from ..core.errors import PayloadTooLarge
 
 
 def too_large(size: int) -> PayloadTooLarge:
-    """The 413 error for a body of ``size`` bytes (or more)."""
+    """The 413 error for a body of ``size`` bytes (or more) over ``MAX_BODY_SIZE``."""
     return PayloadTooLarge(
         f"The request body is larger than the {scim_settings.MAX_BODY_SIZE} bytes this server accepts."
     )
@@ -33,10 +34,11 @@ class _SizeLimitedJSONParser(JSONParser):
         media_type: str | None = None,
         parser_context: Mapping[str, Any] | None = None,
     ) -> Any:
-        limit = scim_settings.MAX_BODY_SIZE
+        view = (parser_context or {}).get("view")
+        limit = view.body_limit() if view is not None else scim_settings.MAX_BODY_SIZE
         data = stream.read(limit + 1) if stream is not None else b""
         if len(data) > limit:
-            raise too_large(len(data))
+            raise view.body_too_large(len(data)) if view is not None else too_large(len(data))
         return super().parse(io.BytesIO(data), media_type, parser_context)
 
 

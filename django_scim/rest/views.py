@@ -22,7 +22,7 @@ from ..adapters.registry import get_adapter_for_endpoint, get_adapters
 from ..conf import scim_settings
 from ..core import document as scim_document
 from ..core.constants import LIST_RESPONSE, RESOURCE_TYPE_SCHEMA, SERVICE_PROVIDER_CONFIG_SCHEMA
-from ..core.errors import Forbidden, InvalidFilter, InvalidValue, NotFound
+from ..core.errors import Forbidden, InvalidFilter, InvalidValue, NotFound, PayloadTooLarge
 from ..core.listing import ListQuery, list_response, parse_list_query, search_request_params
 from ..core.schema import Schema
 from ..log import recorder
@@ -60,6 +60,14 @@ class ScimView(APIView):
         recorder.record(self, self.request, response, started)
         return response
 
+    def body_limit(self) -> int:
+        """The largest request body this view reads, in bytes (``MAX_BODY_SIZE``)."""
+        return int(scim_settings.MAX_BODY_SIZE)
+
+    def body_too_large(self, size: int) -> PayloadTooLarge:
+        """The 413 error for a body over :meth:`body_limit`."""
+        return too_large(size)
+
     def initial(self, request: Request, *args: Any, **kwargs: Any) -> None:
         super().initial(request, *args, **kwargs)
         # Refuse an oversized body from its declared length, before anything reads it (the
@@ -68,8 +76,8 @@ class ScimView(APIView):
             length = int(request.META.get("CONTENT_LENGTH") or 0)
         except ValueError:
             length = 0
-        if length > scim_settings.MAX_BODY_SIZE:
-            raise too_large(length)
+        if length > self.body_limit():
+            raise self.body_too_large(length)
 
     def finalize_response(self, request: Request, response: Any, *args: Any, **kwargs: Any) -> Any:
         response = super().finalize_response(request, response, *args, **kwargs)

@@ -14,7 +14,8 @@ from django.test.utils import CaptureQueriesContext
 from django_scim.adapters.users import UserAdapter
 from django_scim.core.errors import PayloadTooLarge
 from django_scim.models import ScimUser
-from django_scim.rest.bulk import _BulkScimJsonParser
+from django_scim.rest.bulk import BulkView
+from django_scim.rest.parsers import ScimJsonParser
 from tests.conftest import ScimClient, create_user, db_state
 
 pytestmark = pytest.mark.django_db
@@ -289,7 +290,7 @@ def test_max_payload_size_is_413(scim: ScimClient) -> None:
     assert response.json()["schemas"] == [ERROR]
     # Without Content-Length (a chunked body): the parser stops at the limit.
     with pytest.raises(PayloadTooLarge):
-        _BulkScimJsonParser().parse(io.BytesIO(json.dumps(body).encode()))
+        ScimJsonParser().parse(io.BytesIO(json.dumps(body).encode()), parser_context={"view": BulkView()})
     assert not User.objects.exists()
 
 
