@@ -29,6 +29,7 @@ from django_scim.core.filter import (
 from django_scim.core.filter.evaluate import parse_datetime
 from django_scim.core.paths import AttrPath
 from django_scim.core.schema import Attribute, ResourceType, Schema, SchemaExtension, builtin_schema
+from tests.rfc_examples import rfc_enterprise_user
 
 USER = ResourceType(
     "User",
@@ -40,101 +41,7 @@ GROUP = ResourceType("Group", "/Groups", builtin_schema(GROUP_SCHEMA))
 KNOWN = (USER_SCHEMA, ENTERPRISE_USER_SCHEMA)
 
 #: RFC 7643 section 8.2 (full User) with the enterprise extension of section 8.3.
-BJENSEN: dict[str, Any] = {
-    "schemas": [USER_SCHEMA, ENTERPRISE_USER_SCHEMA],
-    "id": "2819c223-7f76-453a-919d-413861904646",
-    "externalId": "701984",
-    "userName": "bjensen@example.com",
-    "name": {
-        "formatted": "Ms. Barbara J Jensen, III",
-        "familyName": "Jensen",
-        "givenName": "Barbara",
-        "middleName": "Jane",
-        "honorificPrefix": "Ms.",
-        "honorificSuffix": "III",
-    },
-    "displayName": "Babs Jensen",
-    "nickName": "Babs",
-    "profileUrl": "https://login.example.com/bjensen",
-    "emails": [
-        {"value": "bjensen@example.com", "type": "work", "primary": True},
-        {"value": "babs@jensen.org", "type": "home"},
-    ],
-    "addresses": [
-        {
-            "type": "work",
-            "streetAddress": "100 Universal City Plaza",
-            "locality": "Hollywood",
-            "region": "CA",
-            "postalCode": "91608",
-            "country": "USA",
-            "formatted": "100 Universal City Plaza\nHollywood, CA 91608 USA",
-            "primary": True,
-        },
-        {
-            "type": "home",
-            "streetAddress": "456 Hollywood Blvd",
-            "locality": "Hollywood",
-            "region": "CA",
-            "postalCode": "91608",
-            "country": "USA",
-            "formatted": "456 Hollywood Blvd\nHollywood, CA 91608 USA",
-        },
-    ],
-    "phoneNumbers": [
-        {"value": "555-555-5555", "type": "work"},
-        {"value": "555-555-4444", "type": "mobile"},
-    ],
-    "ims": [{"value": "someaimhandle", "type": "aim"}],
-    "photos": [
-        {"value": "https://photos.example.com/profilephoto/72930000000Ccne/F", "type": "photo"},
-        {"value": "https://photos.example.com/profilephoto/72930000000Ccne/T", "type": "thumbnail"},
-    ],
-    "userType": "Employee",
-    "title": "Tour Guide",
-    "preferredLanguage": "en-US",
-    "locale": "en-US",
-    "timezone": "America/Los_Angeles",
-    "active": True,
-    "password": "t1meMa$heen",
-    "groups": [
-        {
-            "value": "e9e30dba-f08f-4109-8486-d5c6a331660a",
-            "$ref": "https://example.com/v2/Groups/e9e30dba-f08f-4109-8486-d5c6a331660a",
-            "display": "Tour Guides",
-        },
-        {
-            "value": "fc348aa8-3835-40eb-a20b-c726e15c55b5",
-            "$ref": "https://example.com/v2/Groups/fc348aa8-3835-40eb-a20b-c726e15c55b5",
-            "display": "Employees",
-        },
-        {
-            "value": "71ddacd2-a8e7-49b8-a5db-ae50d0a5bfd7",
-            "$ref": "https://example.com/v2/Groups/71ddacd2-a8e7-49b8-a5db-ae50d0a5bfd7",
-            "display": "US Employees",
-        },
-    ],
-    "x509Certificates": [{"value": "MIIDQzCCAqygAwIBAgICEAAwDQYJKoZIhvcNAQEFBQAwTjELMAkGA1UEBhMCVVMx"}],
-    ENTERPRISE_USER_SCHEMA: {
-        "employeeNumber": "701984",
-        "costCenter": "4130",
-        "organization": "Universal Studios",
-        "division": "Theme Park",
-        "department": "Tour Operations",
-        "manager": {
-            "value": "26118915-6090-4610-87e4-49d8ca9f808d",
-            "$ref": "../Users/26118915-6090-4610-87e4-49d8ca9f808d",
-            "displayName": "John Smith",
-        },
-    },
-    "meta": {
-        "resourceType": "User",
-        "created": "2010-01-23T04:56:22Z",
-        "lastModified": "2011-05-13T04:42:34Z",
-        "version": 'W/"3694e05e9dff591"',
-        "location": "https://example.com/v2/Users/2819c223-7f76-453a-919d-413861904646",
-    },
-}
+BJENSEN: dict[str, Any] = rfc_enterprise_user()
 
 #: RFC 7643 section 8.4.
 TOUR_GUIDES: dict[str, Any] = {
