@@ -3,6 +3,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from django import forms
 from django.contrib import admin, messages
 from django.db.models import QuerySet
 from django.http import HttpRequest
@@ -10,23 +11,66 @@ from django.utils import timezone
 from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 
-from .models import ProvisioningLog, ScimGroup, ScimToken, ScimUser
+from .models import ProvisioningLog, ScimGroup, ScimToken, ScimUser, get_tenant_model, tenant_key
+
+
+class ScimTokenForm(forms.ModelForm):
+    """Checks ``tenant_id`` against ``SCIM["TENANT_MODEL"]``: required when set, and must exist."""
+
+    class Meta:
+        model = ScimToken
+        fields = ("name", "expires_at", "revoked_at", "throttle_rate", "tenant_id")
+
+    def clean_tenant_id(self) -> str | None:
+        value = self.cleaned_data.get("tenant_id") or None
+        if value is None:
+            if get_tenant_model() is not None:
+                raise forms.ValidationError(_('Required: SCIM["TENANT_MODEL"] is set.'), code="required")
+            return None
+        return tenant_key(value)
 
 
 @admin.register(ScimToken)
 class ScimTokenAdmin(admin.ModelAdmin):
-    list_display = ("name", "prefix", "created", "last_used", "expires_at", "revoked_at", "throttle_rate")
+    form = ScimTokenForm
+    list_display = (
+        "name",
+        "prefix",
+        "tenant_id",
+        "created",
+        "last_used",
+        "expires_at",
+        "revoked_at",
+        "throttle_rate",
+    )
     list_filter = ("revoked_at", "expires_at")
-    search_fields = ("name", "prefix")
+    search_fields = ("name", "prefix", "tenant_id")
     readonly_fields = ("prefix", "created", "last_used")
-    fields = ("name", "prefix", "created", "last_used", "expires_at", "revoked_at", "throttle_rate")
+    fields = (
+        "name",
+        "tenant_id",
+        "prefix",
+        "created",
+        "last_used",
+        "expires_at",
+        "revoked_at",
+        "throttle_rate",
+    )
     actions = ["revoke"]
+
+    def get_readonly_fields(self, request: HttpRequest, obj: ScimToken | None = None) -> Any:
+        # A token's tenant is fixed: moving it would hand one organisation's identity provider
+        # another's data. Rotate (new token, revoke the old one) instead.
+        readonly = tuple(super().get_readonly_fields(request, obj))
+        return (*readonly, "tenant_id") if obj is not None else readonly
 
     def save_model(self, request: HttpRequest, obj: ScimToken, form: Any, change: bool) -> None:
         if change:
             super().save_model(request, obj, form, change)
             return
-        token, raw = ScimToken.issue(obj.name, expires_at=obj.expires_at, throttle_rate=obj.throttle_rate)
+        token, raw = ScimToken.issue(
+            obj.name, expires_at=obj.expires_at, throttle_rate=obj.throttle_rate, tenant=obj.tenant_id
+        )
         obj.pk, obj.key_hash, obj.prefix, obj.created = token.pk, token.key_hash, token.prefix, token.created
         obj.expires_at = token.expires_at
         obj._state.adding = False
@@ -42,9 +86,9 @@ class ScimTokenAdmin(admin.ModelAdmin):
 
 
 class CompanionAdmin(admin.ModelAdmin):
-    list_display = ("id", "resource", "external_id", "version", "last_modified")
-    search_fields = ("id", "external_id")
-    readonly_fields = ("id", "resource", "version", "created", "last_modified")
+    list_display = ("id", "resource", "tenant_id", "external_id", "version", "last_modified")
+    search_fields = ("id", "external_id", "tenant_id")
+    readonly_fields = ("id", "resource", "tenant_id", "version", "created", "last_modified")
     list_select_related = ("resource",)
 
 

@@ -25,10 +25,15 @@ LOOKUP_ATTRIBUTES: dict[str, tuple[str, ...]] = {
 @checks.register()
 def check_scim_settings(app_configs: Any = None, **kwargs: Any) -> list[checks.CheckMessage]:
     from .adapters.registry import get_adapter
+    from .models import get_tenant_model
 
     messages: list[checks.CheckMessage] = []
     for name in scim_settings.unknown_settings():
         messages.append(checks.Error(f"SCIM[{name!r}] is not a setting.", id="django_scim.E001"))
+    try:
+        get_tenant_model()
+    except ImproperlyConfigured as exc:
+        messages.append(checks.Error(str(exc), id="django_scim.E004"))
     try:
         names = list(scim_settings.RESOURCE_TYPES)
     except (ImportError, AttributeError) as exc:

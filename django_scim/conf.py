@@ -156,6 +156,28 @@ DEFAULTS: dict[str, Any] = {
     # nothing: the first failing operation rolls every operation back, and the request answers
     # that operation's error (not in the RFC; failOnErrors is then moot).
     "BULK_TRANSACTION": "operation",
+    # --- multi-tenancy ---
+    # "app_label.Model" of the site's tenant (organisation, customer). Each token then belongs to
+    # one tenant (ScimToken.tenant_id, a primary key of that model) and every adapter scopes its
+    # querysets, uniqueness checks and references (group members) to the token's tenant. A token
+    # without a tenant is refused with 403. None: one SCIM service for the whole site.
+    "TENANT_MODEL": None,
+    # --- deprovisioning (users) ---
+    # What DELETE /Users/{id} does: "hard" deletes the user row (RFC 7644 section 3.6, the
+    # default), "soft" keeps it, deactivates it (active false: is_active False, user_deactivated
+    # sent, sessions ended) and hides it from SCIM: GET answers 404, lists and filters skip it, its
+    # memberships of SCIM groups are removed. A later POST with the same userName brings the
+    # same row back under a new id. Needs the companion's "deleted" field (django_scim.ScimUser).
+    "USER_DELETE": "hard",
+    # End a user's sessions when SCIM deactivates it (active true -> false, by PUT, PATCH, /Bulk
+    # or a soft DELETE): UserAdapter.end_sessions(user), after commit. The default deletes the
+    # user's rows of a database-backed session engine (db, cached_db).
+    "END_SESSIONS_ON_DEACTIVATION": True,
+    # --- groups ---
+    # Refuse a Group whose displayName equals another group's, compared case-insensitively, with
+    # 409 uniqueness (POST, PUT, PATCH), even where the model has no unique constraint: Microsoft
+    # Entra ID matches groups by displayName and requires it to be unique.
+    "GROUP_DISPLAY_NAME_UNIQUE": True,
 }
 
 IMPORT_STRINGS: frozenset[str] = frozenset(

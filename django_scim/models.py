@@ -19,9 +19,11 @@ import re
 import secrets
 import uuid
 from datetime import datetime, timedelta
+from typing import Any
 
+from django.apps import apps
 from django.conf import settings
-from django.core.exceptions import ValidationError
+from django.core.exceptions import ImproperlyConfigured, ValidationError
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db import models
 from django.utils import timezone
@@ -44,6 +46,12 @@ class ScimCompanion(models.Model):
     created = models.DateTimeField(default=timezone.now)
     last_modified = models.DateTimeField(default=timezone.now)
     attributes = models.JSONField(default=dict, blank=True, encoder=DjangoJSONEncoder)
+    # The tenant whose token created the resource (SCIM["TENANT_MODEL"]): the default scope of
+    # every tenant's queries. A string, as on ScimToken: the tenant model is a site setting.
+    # NULL: created without tenancy (or outside SCIM), invisible to every tenant's token.
+    tenant_id = models.CharField(  # noqa: DJ001
+        _("tenant"), max_length=255, null=True, blank=True, db_index=True, editable=False
+    )
 
     class Meta:
         abstract = True
@@ -56,6 +64,9 @@ class ScimUser(ScimCompanion):
     """SCIM state of a user of ``AUTH_USER_MODEL``."""
 
     resource = models.OneToOneField(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="scim")
+    #: Soft-deleted through SCIM (``SCIM["USER_DELETE"] = "soft"``): the user row stays, SCIM no
+    #: longer serves it (``GET`` 404, not listed, not filtered).
+    deleted = models.BooleanField(_("deleted through SCIM"), default=False)
 
     class Meta:
         verbose_name = _("SCIM user")
@@ -89,6 +100,39 @@ def validate_throttle_rate(value: str) -> None:
             _("Enter a rate such as 600/min: a number, a slash and s, min, hour or day."),
             code="invalid",
         )
+
+
+def get_tenant_model() -> type[models.Model] | None:
+    """The ``SCIM["TENANT_MODEL"]`` model, or ``None`` on a single-tenant site."""
+    label = scim_settings.TENANT_MODEL
+    if not label:
+        return None
+    try:
+        return apps.get_model(label, require_ready=False)
+    except (LookupError, ValueError) as exc:
+        raise ImproperlyConfigured(f"SCIM['TENANT_MODEL'] = {label!r}: {exc}") from exc
+
+
+def tenant_key(tenant: Any) -> str:
+    """The stored form of a tenant (an instance or a primary key): its primary key as a string.
+
+    Raises :class:`~django.core.exceptions.ValidationError` when ``SCIM["TENANT_MODEL"]`` is not
+    set or has no such row, so a token never names a tenant that does not exist.
+    """
+    model = get_tenant_model()
+    if model is None:
+        raise ValidationError(_('A tenant needs SCIM["TENANT_MODEL"] to be set.'), code="no_tenant_model")
+    pk = tenant.pk if isinstance(tenant, models.Model) else tenant
+    try:
+        exists = model._default_manager.filter(pk=pk).exists()
+    except (ValueError, TypeError, ValidationError):
+        exists = False
+    if not exists:
+        raise ValidationError(
+            _("No %(model)s with primary key %(pk)s.") % {"model": model._meta.verbose_name, "pk": pk},
+            code="unknown_tenant",
+        )
+    return str(pk)
 
 
 class ScimTokenQuerySet(models.QuerySet["ScimToken"]):
@@ -128,6 +172,19 @@ class ScimToken(models.Model):
         ),
     )
 
+    # The primary key of the SCIM["TENANT_MODEL"] row the token acts for, as a string: no foreign
+    # key, since the tenant model is a site setting and our migrations cannot name it (the
+    # command and the admin check that the row exists). NULL: no tenant, refused with 403 while
+    # TENANT_MODEL is set.
+    tenant_id = models.CharField(  # noqa: DJ001
+        _("tenant"),
+        max_length=255,
+        null=True,
+        blank=True,
+        db_index=True,
+        help_text=_('Primary key of the SCIM["TENANT_MODEL"] row this token provisions.'),
+    )
+
     objects = ScimTokenQuerySet.as_manager()
 
     class Meta:
@@ -149,13 +206,20 @@ class ScimToken(models.Model):
 
     @classmethod
     def issue(
-        cls, name: str, *, expires_at: datetime | None = None, throttle_rate: str = ""
+        cls,
+        name: str,
+        *,
+        expires_at: datetime | None = None,
+        throttle_rate: str = "",
+        tenant: Any = None,
     ) -> tuple[ScimToken, str]:
         """Create a token; returns the row and the raw token, which is never stored.
 
         Without ``expires_at`` the token expires after ``SCIM["TOKEN_EXPIRY_DAYS"]`` days, or
-        never when that setting is ``None``.
+        never when that setting is ``None``. ``tenant`` (a ``SCIM["TENANT_MODEL"]`` instance or
+        primary key) is checked with :func:`tenant_key`.
         """
+        tenant_id = tenant_key(tenant) if tenant is not None else None
         if expires_at is None and scim_settings.TOKEN_EXPIRY_DAYS is not None:
             expires_at = timezone.now() + timedelta(days=scim_settings.TOKEN_EXPIRY_DAYS)
         raw = TOKEN_PREFIX + secrets.token_urlsafe(32)
@@ -165,6 +229,7 @@ class ScimToken(models.Model):
             prefix=raw[: len(TOKEN_PREFIX) + 6],
             expires_at=expires_at,
             throttle_rate=throttle_rate,
+            tenant_id=tenant_id,
         )
         return token, raw
 

@@ -149,3 +149,179 @@ def test_user_deactivated_is_not_sent_when_the_transaction_rolls_back(
         UserAdapter.post_save = original  # type: ignore[method-assign]
     assert response.status_code == 500
     assert deactivations == []
+
+
+# --- group_members_changed and resource_updated(changed=...) (issue 6 point 6) -------------------
+
+GROUP = "urn:ietf:params:scim:schemas:core:2.0:Group"
+
+
+@pytest.fixture
+def sent() -> Any:
+    """Every ``group_members_changed`` and ``resource_updated`` sent, as ``(name, kwargs)``."""
+    received: list[tuple[str, dict[str, Any]]] = []
+
+    def on_members(sender: Any, **kwargs: Any) -> None:
+        received.append(("members", kwargs))
+
+    def on_updated(sender: Any, **kwargs: Any) -> None:
+        received.append(("updated", kwargs))
+
+    signals.group_members_changed.connect(on_members)
+    signals.resource_updated.connect(on_updated)
+    yield received
+    signals.group_members_changed.disconnect(on_members)
+    signals.resource_updated.disconnect(on_updated)
+
+
+def _members(sent: list[tuple[str, dict[str, Any]]]) -> list[tuple[list[str], list[str]]]:
+    return [(kw["added"], kw["removed"]) for name, kw in sent if name == "members"]
+
+
+def _changed(sent: list[tuple[str, dict[str, Any]]]) -> list[list[str]]:
+    return [kw["changed"] for name, kw in sent if name == "updated"]
+
+
+def _patch(scim: ScimClient, path: str, *operations: dict[str, Any]) -> Any:
+    response = scim.scim("PATCH", path, {"schemas": [PATCH_OP], "Operations": list(operations)})
+    assert response.status_code in (200, 204), response.content
+    return response
+
+
+def test_group_members_changed_on_post_put_patch(
+    scim: ScimClient, django_capture_on_commit_callbacks: Any, sent: Any
+) -> None:
+    a, b, c = (create_user(scim, userName=name)["id"] for name in ("a", "b", "c"))
+    with django_capture_on_commit_callbacks(execute=True):
+        response = scim.scim(
+            "POST", "/Groups", {"schemas": [GROUP], "displayName": "g", "members": [{"value": a}]}
+        )
+    assert response.status_code == 201
+    group = response.json()
+    path = f"/Groups/{group['id']}"
+    assert _members(sent) == [([a], [])]
+    members_sent = [kw for name, kw in sent if name == "members"][0]
+    assert members_sent["resource_type"] == "Group" and members_sent["scim_id"] == group["id"]
+    assert members_sent["instance"].name == "g" and members_sent["request"] is not None
+    sent.clear()
+    # PUT: b and c in, a out; the display name changes too.
+    body = {"schemas": [GROUP], "displayName": "g2", "members": [{"value": b}, {"value": c}]}
+    with django_capture_on_commit_callbacks(execute=True):
+        assert scim.scim("PUT", path, body).status_code == 200
+    assert _members(sent) == [(sorted([b, c]), [a])]
+    assert _changed(sent) == [["displayName", "members"]]
+    sent.clear()
+    # PATCH (Okta's mixed form): one signal with the net delta of all operations.
+    with django_capture_on_commit_callbacks(execute=True):
+        _patch(
+            scim,
+            path,
+            {"op": "remove", "path": f'members[value eq "{b}"]'},
+            {"op": "add", "path": "members", "value": [{"value": a}]},
+        )
+    assert _members(sent) == [([a], [b])]
+    assert _changed(sent) == [["members"]]
+    sent.clear()
+    # Entra ID's remove with a value list, and a rename in the same PATCH.
+    with django_capture_on_commit_callbacks(execute=True):
+        _patch(
+            scim,
+            path,
+            {"op": "Remove", "path": "members", "value": [{"value": c}]},
+            {"op": "Replace", "path": "displayName", "value": "g3"},
+        )
+    assert _members(sent) == [([], [c])]
+    assert _changed(sent) == [["displayName", "members"]]
+
+
+def test_group_members_changed_not_sent_without_a_change(
+    scim: ScimClient, django_capture_on_commit_callbacks: Any, sent: Any
+) -> None:
+    a = create_user(scim, userName="a")["id"]
+    group = scim.scim(
+        "POST", "/Groups", {"schemas": [GROUP], "displayName": "g", "members": [{"value": a}]}
+    ).json()
+    path = f"/Groups/{group['id']}"
+    with django_capture_on_commit_callbacks(execute=True):
+        # Adding a member twice, removing and re-adding in one PATCH, a rename only.
+        scim.scim(
+            "PATCH",
+            path,
+            {
+                "schemas": [PATCH_OP],
+                "Operations": [{"op": "add", "path": "members", "value": [{"value": a}]}],
+            },
+        )
+        _patch(
+            scim,
+            path,
+            {"op": "remove", "path": f'members[value eq "{a}"]'},
+            {"op": "add", "path": "members", "value": [{"value": a}]},
+        )
+        _patch(scim, path, {"op": "replace", "path": "displayName", "value": "renamed"})
+        # A refused write (unknown member id) rolls back and sends nothing.
+        response = scim.scim(
+            "PATCH",
+            path,
+            {
+                "schemas": [PATCH_OP],
+                "Operations": [
+                    {"op": "remove", "path": f'members[value eq "{a}"]'},
+                    {
+                        "op": "add",
+                        "path": "members",
+                        "value": [{"value": "00000000-0000-0000-0000-000000000000"}],
+                    },
+                ],
+            },
+        )
+        assert response.status_code == 400
+    assert _members(sent) == []
+    assert ["displayName"] in _changed(sent)
+
+
+def test_group_members_changed_through_bulk(
+    scim: ScimClient, django_capture_on_commit_callbacks: Any, sent: Any
+) -> None:
+    a = create_user(scim, userName="a")["id"]
+    group = scim.scim("POST", "/Groups", {"schemas": [GROUP], "displayName": "g"}).json()
+    bulk = {
+        "schemas": ["urn:ietf:params:scim:api:messages:2.0:BulkRequest"],
+        "Operations": [
+            {
+                "method": "PATCH",
+                "path": f"/Groups/{group['id']}",
+                "data": {
+                    "schemas": [PATCH_OP],
+                    "Operations": [{"op": "add", "path": "members", "value": [{"value": a}]}],
+                },
+            }
+        ],
+    }
+    with django_capture_on_commit_callbacks(execute=True):
+        response = scim.scim("POST", "/Bulk", bulk)
+    assert response.status_code == 200, response.content
+    assert _members(sent) == [([a], [])]
+
+
+def test_resource_updated_names_the_changed_attributes(
+    scim: ScimClient, django_capture_on_commit_callbacks: Any, sent: Any
+) -> None:
+    enterprise = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User"
+    user = create_user(scim, nickName="Babs", title="Eng")
+    path = f"/Users/{user['id']}"
+    with django_capture_on_commit_callbacks(execute=True):
+        _patch(scim, path, {"op": "replace", "path": "nickName", "value": "B"})
+        _patch(scim, path, {"op": "replace", "path": "nickName", "value": "B"})  # no change: no signal
+        _patch(scim, path, {"op": "add", "path": f"{enterprise}:department", "value": "R&D"})
+        body = {"schemas": [USER], "userName": "bjensen", "nickName": "B", "title": "Eng"}
+        scim.scim("PUT", path, body)  # drops the department
+        scim.scim("PUT", path, body)  # the same document again
+        scim.scim("PUT", path, {**body, "userName": "bj", "externalId": "x1"})
+    assert _changed(sent) == [
+        ["nickName"],
+        [f"{enterprise}:department"],
+        [f"{enterprise}:department"],
+        [],
+        ["externalId", "userName"],
+    ]

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import copy
 import uuid
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from django.apps import apps
@@ -32,7 +32,15 @@ from ..core import document as scim_document
 from ..core import patch as scim_patch
 from ..core.constants import USER_SCHEMA
 from ..core.constants import Uniqueness as UniquenessRule
-from ..core.errors import InvalidFilter, InvalidValue, NotFound, NotImplementedByServer, ScimError, Uniqueness
+from ..core.errors import (
+    Forbidden,
+    InvalidFilter,
+    InvalidValue,
+    NotFound,
+    NotImplementedByServer,
+    ScimError,
+    Uniqueness,
+)
 from ..core.filter import parse_filter
 from ..core.paths import AttrPath, parse_attr_path
 from ..core.schema import (
@@ -42,7 +50,7 @@ from ..core.schema import (
     Schema,
     SchemaExtension,
 )
-from ..models import ScimCompanion
+from ..models import ScimCompanion, ScimToken
 from ..orm.compiler import RelationLookup, Target, compile_filter
 from ..orm.mapping import MISSING, AttributeMapping, PrimaryValue, WriteContext, as_mapping
 from ..orm.sorting import SortKey, sort_key
@@ -237,8 +245,27 @@ class ResourceAdapter:
         return field.remote_field.get_accessor_name() or ""
 
     def get_queryset(self) -> QuerySet[Any]:
-        """All resources of this type, companion joined, in a stable order (by primary key)."""
-        return self.get_model()._default_manager.select_related(self.companion_accessor).order_by("pk")
+        """All resources of this type, companion joined, in a stable order (by primary key).
+
+        With ``SCIM["TENANT_MODEL"]``, only the request's tenant's (:meth:`scoped`). Every read,
+        write and list goes through here: narrow it in a subclass with ``super().get_queryset()``.
+        """
+        queryset = self.get_model()._default_manager.select_related(self.companion_accessor).order_by("pk")
+        return self.scoped(self.exclude_deleted(queryset))
+
+    def exclude_deleted(self, queryset: QuerySet[Any]) -> QuerySet[Any]:
+        """``queryset`` without soft-deleted resources (companion ``deleted`` set; see :meth:`delete`).
+
+        Rows without a companion (made outside SCIM) are kept. A companion model without a
+        ``deleted`` field has no soft-deleted rows.
+        """
+        if not self.supports_soft_delete():
+            return queryset
+        return queryset.exclude(**{f"{self.companion_accessor}__deleted": True})
+
+    def supports_soft_delete(self) -> bool:
+        """Whether the companion model has the ``deleted`` flag that soft deletes set."""
+        return any(field.name == "deleted" for field in self.get_companion_model()._meta.concrete_fields)
 
     def companion(self, obj: models.Model) -> ScimCompanion | None:
         try:
@@ -247,12 +274,21 @@ class ResourceAdapter:
             return None
 
     def ensure_companions(self, objs: Iterable[models.Model]) -> None:
-        """Give objects made outside SCIM their companion row (and so a stable SCIM id)."""
+        """Give objects made outside SCIM their companion row (and so a stable SCIM id).
+
+        With tenancy, only objects in the tenant's scope get one (tagged with the tenant); any
+        other is :class:`NotFound`, so a reference never pulls another tenant's row in.
+        """
         missing = [obj for obj in objs if self.companion(obj) is None]
         if not missing:
             return
+        tenant = self.tenant
+        if self.tenancy and self._out_of_scope([obj.pk for obj in missing]):
+            raise NotFound("Resource not found.")
         model = self.get_companion_model()
-        model.objects.bulk_create([model(resource=obj) for obj in missing], ignore_conflicts=True)
+        model.objects.bulk_create(
+            [model(resource=obj, tenant_id=tenant) for obj in missing], ignore_conflicts=True
+        )
         by_pk = {c.resource_id: c for c in model.objects.filter(resource__in=missing)}  # type: ignore[attr-defined]
         for obj in missing:
             setattr(obj, self.companion_accessor, by_pk[obj.pk])
@@ -261,10 +297,18 @@ class ResourceAdapter:
         """SCIM ids of the model rows ``pks``, creating companions where missing."""
         pks = list(pks)
         model = self.get_companion_model()
+        tenant = self.tenant
+        if self.tenancy:
+            # Rows outside the tenant's scope get no id (and no companion): callers list only
+            # the ids they are given.
+            hidden = self._out_of_scope(pks)
+            pks = [pk for pk in pks if pk not in hidden]
         found = dict(model.objects.filter(resource__in=pks).values_list("resource_id", "id"))
         missing = [pk for pk in pks if pk not in found]
         if missing:
-            model.objects.bulk_create([model(resource_id=pk) for pk in missing], ignore_conflicts=True)
+            model.objects.bulk_create(
+                [model(resource_id=pk, tenant_id=tenant) for pk in missing], ignore_conflicts=True
+            )
             found.update(model.objects.filter(resource__in=missing).values_list("resource_id", "id"))
         return {pk: str(value) for pk, value in found.items()}
 
@@ -276,7 +320,11 @@ class ResourceAdapter:
                 valid[str(uuid.UUID(str(value)))] = value
             except (ValueError, TypeError, AttributeError):
                 continue
-        rows = self.get_companion_model().objects.filter(pk__in=list(valid)).values_list("id", "resource_id")
+        # Only resources this request may see: another tenant's id, or a soft-deleted user's, is
+        # an unknown id.
+        accessor = self.companion_accessor
+        queryset = self.get_model()._default_manager.filter(**{f"{accessor}__pk__in": list(valid)})
+        rows = self.scoped(self.exclude_deleted(queryset)).values_list(f"{accessor}__id", "pk")
         return {valid[str(scim_id)]: pk for scim_id, pk in rows}
 
     def get_object(self, scim_id: str, *, for_update: bool = False) -> models.Model:
@@ -291,6 +339,15 @@ class ResourceAdapter:
         obj = queryset.filter(**{f"{self.companion_accessor}__pk": key}).first()
         if obj is None:
             raise NotFound(f"Resource {scim_id} not found.")
+        if for_update:
+            # The lock is on the resource row only (the companion is on the nullable side of
+            # the join). A writer that waited for it read the companion (version, JSON
+            # attributes) before the lock holder committed: read it again, now that every
+            # other writer of this resource is serialised behind us. Without this, concurrent
+            # PATCHes lose JSON-stored attributes and two PUTs with one If-Match both win.
+            companion = self.companion(obj)
+            if companion is not None:
+                companion.refresh_from_db()
         return obj
 
     # --- reading ---------------------------------------------------------------------------
@@ -300,23 +357,66 @@ class ResourceAdapter:
         path = reverse("scim:resource", kwargs={"endpoint": self.endpoint, "pk": scim_id})
         return self.request.build_absolute_uri(path) if self.request is not None else path
 
+    def location_builder(self) -> Callable[[str], str]:
+        """:meth:`location` as a function of the SCIM id, for rendering many references.
+
+        One ``reverse()`` for a whole member list instead of one per member (a 10,000-member group
+        spent most of its time there): the URL of a probe id, split around it.
+        """
+        probe = "00000000-0000-4000-8000-000000000000"
+        head, found, tail = self.location(probe).partition(probe)
+        if not found:
+            return self.location
+        return lambda scim_id: f"{head}{scim_id}{tail}"
+
     @staticmethod
     def etag(companion: ScimCompanion) -> str:
         """``meta.version`` and the ETag header (RFC 7644 section 3.14): a weak validator."""
         return f'W/"{companion.version}"'
 
-    def load_relations(self, objs: Sequence[models.Model]) -> dict[str, dict[Any, list[dict[str, Any]]]]:
-        """Relation-backed attribute values for many objects at once: ``{attr: {pk: [...]}}``."""
+    def load_relations(
+        self, objs: Sequence[models.Model], attributes: Collection[str] | None = None
+    ) -> dict[str, dict[Any, list[dict[str, Any]]]]:
+        """Relation-backed attribute values for many objects at once: ``{attr: {pk: [...]}}``.
+
+        ``attributes`` names the top-level attributes the response will contain (see
+        :meth:`render_many`); a relation attribute not named there must not be loaded at all.
+        ``None`` loads every relation. Implementations read ``values()`` rows in a fixed number
+        of queries, whatever the number of objects and related rows.
+        """
         return {}
 
-    def render(self, obj: models.Model) -> dict[str, Any]:
-        """The full SCIM document of one resource (before attribute projection)."""
-        return self.render_many([obj])[0]
+    def render(
+        self,
+        obj: models.Model,
+        *,
+        attributes: Sequence[str] | None = None,
+        excluded_attributes: Sequence[str] | None = None,
+    ) -> dict[str, Any]:
+        """The SCIM document of one resource, before attribute projection (see :meth:`render_many`)."""
+        return self.render_many([obj], attributes=attributes, excluded_attributes=excluded_attributes)[0]
 
-    def render_many(self, objs: Sequence[models.Model]) -> list[dict[str, Any]]:
-        """Documents for many resources with a fixed number of queries."""
+    def render_many(
+        self,
+        objs: Sequence[models.Model],
+        *,
+        attributes: Sequence[str] | None = None,
+        excluded_attributes: Sequence[str] | None = None,
+    ) -> list[dict[str, Any]]:
+        """Documents for many resources with a fixed number of queries.
+
+        ``attributes`` / ``excludedAttributes`` (RFC 7644 section 3.4.2.5) are those of the
+        request: relation-backed attributes the response will not contain (Group ``members``
+        with ``excludedAttributes=members``, as Entra ID asks) are not loaded, by the rules of
+        :func:`~django_scim.core.document.project`, which the caller still applies.
+        """
         self.ensure_companions(objs)
-        relations = self.load_relations(objs)
+        if not objs:
+            return []
+        returned = scim_document.returned_attributes(
+            self.resource_type, attributes=attributes, excluded_attributes=excluded_attributes
+        )
+        relations = self.load_relations(objs, returned)
         return [self._render(obj, relations) for obj in objs]
 
     def _render(self, obj: models.Model, relations: Mapping[str, Mapping[Any, Any]]) -> dict[str, Any]:
@@ -381,12 +481,24 @@ class ResourceAdapter:
             if precondition is not None:
                 precondition(companion)
             document = self.normalize(data, existing=existing)
-            self._write(obj, companion, document, created=False)
-        self._send(signals.resource_updated, obj, companion)
+            changed = self._write(obj, companion, document, created=False)
+        self._send(signals.resource_updated, obj, companion, changed=changed)
         return obj
 
+    def delete_mode(self) -> str:
+        """What DELETE does: ``"hard"`` (delete the row, RFC 7644 section 3.6) or ``"soft"``."""
+        return "hard"
+
     def delete(self, scim_id: str, precondition: Precondition | None = None) -> None:
-        """DELETE (RFC 7644 section 3.6)."""
+        """DELETE (RFC 7644 section 3.6): :meth:`pre_delete` and delete the row, or, when
+        :meth:`delete_mode` is ``"soft"``, :meth:`soft_delete` it. Either way the resource is
+        gone for SCIM (``GET`` answers 404) and ``resource_deleted`` is sent after commit.
+        """
+        mode = self.delete_mode()
+        if mode not in ("hard", "soft"):
+            raise ImproperlyConfigured(
+                f"SCIM {self.name}: the delete mode must be 'hard' or 'soft', not {mode!r}."
+            )
         with transaction.atomic():
             obj = self.get_object(scim_id, for_update=True)
             self.ensure_companions([obj])
@@ -394,9 +506,41 @@ class ResourceAdapter:
             assert companion is not None
             if precondition is not None:
                 precondition(companion)
-            self.pre_delete(obj)
-            obj.delete()
+            if mode == "soft":
+                self.soft_delete(obj, companion)
+            else:
+                self.pre_delete(obj)
+                obj.delete()
         self._send(signals.resource_deleted, obj, companion)
+
+    def soft_delete(self, obj: models.Model, companion: ScimCompanion) -> None:
+        """Soft DELETE, inside the transaction with ``obj`` locked: flag the companion ``deleted``
+        (so :meth:`get_queryset` hides the resource) and set ``active`` to false where the
+        resource has it (the mapped field, ``is_active``, or the stored value). The row, its
+        relations and its data stay. A deactivation sends ``user_deactivated`` after commit.
+        """
+        if not self.supports_soft_delete():
+            raise ImproperlyConfigured(
+                f"SCIM {self.name}: soft delete needs a 'deleted' BooleanField on "
+                f"{self.get_companion_model().__name__}."
+            )
+        before = self._render(obj, {})
+        if self.find_attribute("active") is not None:
+            context = WriteContext()
+            mapped = [m for _p, keys, m in self.get_attribute_map() if keys == ("active",) and m.writable]
+            if mapped:
+                for mapping in mapped:
+                    mapping.write(obj, False, context)
+                self._save(obj, context)
+            else:
+                companion.attributes = {**(companion.attributes or {}), "active": False}
+        companion.deleted = True  # type: ignore[attr-defined]
+        companion.last_modified = timezone.now()
+        companion.version = F("version") + 1  # type: ignore[assignment]
+        companion.save()
+        companion.refresh_from_db(fields=["version"])
+        if self._tracks_deactivation():
+            self._send_if_deactivated(obj, companion, before)
 
     def _write(
         self,
@@ -406,9 +550,10 @@ class ResourceAdapter:
         *,
         created: bool,
         relations: bool = True,
-    ) -> None:
-        # The state before, only where deactivation can happen (see _send_if_deactivated).
-        before = self._render(obj, {}) if not created and self._tracks_deactivation() else None
+    ) -> list[str]:
+        """Save ``document``; the names of the attributes that changed (``[]`` for a creation)."""
+        # The state before (without relations: no query), for ``changed`` and _send_if_deactivated.
+        before = self._render(obj, {}) if not created else None
         context = WriteContext()
         remainder = copy.deepcopy(document)
         for key in ("schemas", "id", "meta", "externalId"):
@@ -432,6 +577,7 @@ class ResourceAdapter:
         companion.last_modified = timezone.now()
         if created:
             companion.created = companion.last_modified
+            companion.tenant_id = self.tenant
         else:
             companion.version = F("version") + 1  # type: ignore[assignment]
         companion.save()
@@ -440,13 +586,20 @@ class ResourceAdapter:
             # less per creation, which /Bulk multiplies by a thousand).
             companion.refresh_from_db(fields=["version"])
         setattr(obj, self.companion_accessor, companion)
+        relations_changed = False
         if relations:
             # PATCH writes relation-backed attributes as row deltas (patch_relations), so its
             # document has no members and must not clear them.
-            self.save_relations(obj, relation_values, created=created)
+            relations_changed = bool(self.save_relations(obj, relation_values, created=created))
         self.post_save(obj, document, created=created)
-        if before is not None:
+        if before is None:
+            return []
+        changed = _changed_attributes(before, self._render(obj, {}))
+        if relations_changed:
+            changed = sorted({*changed, *self.relation_attributes})
+        if self._tracks_deactivation():
             self._send_if_deactivated(obj, companion, before)
+        return changed
 
     def validate_instance(self, obj: models.Model, fields: Sequence[str]) -> None:
         """Run the model's own field validation on the written fields (lengths, validators)."""
@@ -474,7 +627,8 @@ class ResourceAdapter:
             if value is MISSING or value in (None, ""):
                 continue
             lookup = mapping.lookup if attr.case_exact else f"{mapping.lookup}__iexact"
-            clash = model._default_manager.filter(**{lookup: value})
+            # Per tenant: the same userName may exist in another tenant's scope.
+            clash = self.scoped(model._default_manager.filter(**{lookup: value}))
             if obj.pk is not None:
                 clash = clash.exclude(pk=obj.pk)
             if clash.exists():
@@ -545,19 +699,25 @@ class ResourceAdapter:
             ]
             on_document = [op for op in operations if not any(op is r for r in on_relations)]
             changed = False
+            relations_changed = False
+            names: list[str] = []
             document: dict[str, Any] = {}
             if on_document:
                 patched = scim_patch.apply_operations(current, on_document, rt, options)
                 document = self.normalize(patched, existing=current)
                 changed = document != self._normalized(current)
             if on_relations:
-                changed = self.patch_relations(obj, on_relations, options) or changed
+                relations_changed = self.patch_relations(obj, on_relations, options)
+                changed = relations_changed or changed
             if changed:
                 if not on_document:
                     document = self.normalize(current, existing=current)
-                self._write(obj, companion, document, created=False, relations=False)
+                names = self._write(obj, companion, document, created=False, relations=False)
+                if relations_changed:
+                    touched = {(op.target.name or "").lower() for op in on_relations}
+                    names = sorted({*names, *(n for n in self.relation_attributes if n.lower() in touched)})
         if changed:
-            self._send(signals.resource_updated, obj, companion)
+            self._send(signals.resource_updated, obj, companion, changed=names)
         return obj
 
     def _normalized(self, document: dict[str, Any]) -> dict[str, Any] | None:
@@ -586,8 +746,8 @@ class ResourceAdapter:
     def post_save(self, obj: models.Model, document: Mapping[str, Any], *, created: bool) -> None:
         """Called after the instance, its companion and its relations are saved."""
 
-    def save_relations(self, obj: models.Model, values: Mapping[str, Any], *, created: bool) -> None:
-        """Write relation-backed attributes (see :attr:`relation_attributes`)."""
+    def save_relations(self, obj: models.Model, values: Mapping[str, Any], *, created: bool) -> bool | None:
+        """Write relation-backed attributes (see :attr:`relation_attributes`); True if rows changed."""
 
     def pre_delete(self, obj: models.Model) -> None:
         """Called before the instance is deleted (inside the transaction)."""
@@ -620,6 +780,69 @@ class ResourceAdapter:
         if before.get("active") is True and after.get("active") is False:
             changed = _changed_attributes(before, after)
             self._send(signals.user_deactivated, obj, companion, changed=changed)
+
+    # --- tenancy ---------------------------------------------------------------------------
+
+    @property
+    def tenancy(self) -> bool:
+        """Whether queries are scoped to a tenant: ``SCIM["TENANT_MODEL"]`` is set and the adapter
+        serves a request (code that builds an adapter without one, a management command or a
+        data migration, is trusted and sees every tenant)."""
+        return bool(scim_settings.TENANT_MODEL) and self.request is not None
+
+    @property
+    def tenant(self) -> str | None:
+        """The request's tenant key (:meth:`get_tenant`), ``None`` without :attr:`tenancy`.
+
+        With tenancy, a request that has no tenant is refused: 403, never an unscoped query.
+        """
+        if not self.tenancy:
+            return None
+        tenant = self.get_tenant()
+        if tenant is None:
+            raise Forbidden(
+                'This client has no tenant, and SCIM["TENANT_MODEL"] is set: issue a token with '
+                "a tenant (manage.py scim_token create NAME --tenant PK)."
+            )
+        return tenant
+
+    def get_tenant(self) -> str | None:
+        """The tenant key of the request: the token's ``tenant_id`` (``request.auth``).
+
+        Override to derive it otherwise (from ``request.user`` for session authentication on
+        ``/Me``); return the tenant's primary key as a string, or ``None`` to refuse.
+        """
+        token = getattr(self.request, "auth", None)
+        return token.tenant_id if isinstance(token, ScimToken) else None
+
+    def scope_queryset(self, queryset: QuerySet[Any], tenant: str) -> QuerySet[Any]:
+        """``queryset`` narrowed to ``tenant``'s resources: the one place tenancy is decided.
+
+        By default a resource belongs to the tenant whose token created it (the companion's
+        ``tenant_id``); rows made outside SCIM have no tenant and no tenant sees them. A site
+        whose models carry their own organisation key overrides this (and :meth:`new_instance`,
+        to set the key on creation)::
+
+            def scope_queryset(self, queryset, tenant):
+                return queryset.filter(organization_id=tenant)
+        """
+        return queryset.filter(**{f"{self.companion_accessor}__tenant_id": tenant})
+
+    def scoped(self, queryset: QuerySet[Any]) -> QuerySet[Any]:
+        """``queryset`` (of this adapter's model) scoped to the request's tenant; unchanged without
+        :attr:`tenancy`. Reads of another resource type go through that type's adapter."""
+        if not self.tenancy:
+            return queryset
+        return self.scope_queryset(queryset, self.tenant or "")
+
+    def _out_of_scope(self, pks: Sequence[Any]) -> set[Any]:
+        """Which of the model keys ``pks`` the tenant may not see (one query)."""
+        if not pks:
+            return set()
+        visible = set(
+            self.scoped(self.get_model()._default_manager.filter(pk__in=pks)).values_list("pk", flat=True)
+        )
+        return {pk for pk in pks if pk not in visible}
 
     # --- filtering -------------------------------------------------------------------------
 

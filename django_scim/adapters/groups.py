@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+import json
 from collections import defaultdict
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from typing import Any
 
 from django.db import models
 
+from .. import signals
+from ..conf import scim_settings
 from ..core import patch as scim_patch
 from ..core.constants import GROUP_SCHEMA
-from ..core.errors import InvalidPath, InvalidSyntax, InvalidValue, NoTarget
+from ..core.errors import InvalidFilter, InvalidPath, InvalidSyntax, InvalidValue, NoTarget, Uniqueness
 from ..core.errors import Mutability as MutabilityError
 from ..core.filter import Compare, Filter, Or, matches_element
 from ..orm.compiler import RelationLookup
@@ -59,28 +62,42 @@ class GroupAdapter(ResourceAdapter):
         accessor = field.get_accessor_name() if isinstance(field, models.ForeignObjectRel) else field.name
         return getattr(obj, accessor)
 
-    def load_relations(self, objs: Sequence[models.Model]) -> dict[str, dict[Any, list[dict[str, Any]]]]:
-        if not objs:
+    def load_relations(
+        self, objs: Sequence[models.Model], attributes: Collection[str] | None = None
+    ) -> dict[str, dict[Any, list[dict[str, Any]]]]:
+        """``members`` of every group in ``objs`` in one query, whatever their number.
+
+        The rows come from the member model joined to the membership table, with the members'
+        SCIM ids from their companions in the same query (a LEFT JOIN), as ``values_list``
+        tuples: no model instance per member, which is what a 10,000-member group costs. Only
+        members made outside SCIM, without a companion yet, take more (:meth:`companion_ids`).
+        Nothing is read when the response will not contain ``members``.
+        """
+        if not objs or (attributes is not None and "members" not in attributes):
             return {}
         members = self.member_adapter()
-        relation = self.members_relation
+        link = self.member_query_name()
+        # Scoped to the tenant: another tenant's member (linked outside SCIM) is not listed.
         rows = list(
-            self.get_model()
-            ._default_manager.filter(pk__in=[o.pk for o in objs], **{f"{relation}__isnull": False})
-            .order_by("pk", f"{relation}__pk")
-            .values_list("pk", relation, f"{relation}__{members.display_field}")
+            members.scoped(
+                members.get_model()._default_manager.filter(**{f"{link}__in": [o.pk for o in objs]})
+            )
+            .order_by(f"{link}__pk", "pk")
+            .values_list(
+                f"{link}__pk", "pk", members.display_field or "pk", f"{members.companion_accessor}__id"
+            )
         )
-        ids = members.companion_ids({row[1] for row in rows})
+        ids = {row[1]: str(row[3]) for row in rows if row[3] is not None}
+        missing = {row[1] for row in rows if row[3] is None}
+        if missing:
+            ids.update(members.companion_ids(missing))
+        location = members.location_builder()
+        kind = members.name
         result: dict[Any, list[dict[str, Any]]] = defaultdict(list)
-        for group_pk, member_pk, display in rows:
+        for group_pk, member_pk, display, _companion in rows:
             scim_id = ids[member_pk]
             result[group_pk].append(
-                {
-                    "value": scim_id,
-                    "$ref": members.location(scim_id),
-                    "display": display,
-                    "type": members.name,
-                }
+                {"value": scim_id, "$ref": location(scim_id), "display": display, "type": kind}
             )
         return {"members": result}
 
@@ -96,6 +113,7 @@ class GroupAdapter(ResourceAdapter):
                     "display": members.display_field or "pk",
                 },
                 constants={"type": members.name},
+                scope=members.scoped,
             )
         }
 
@@ -119,7 +137,10 @@ class GroupAdapter(ResourceAdapter):
             raise InvalidValue(f"Unknown member id(s): {', '.join(unknown[:10])}.")
         return set(found.values())
 
-    def save_relations(self, obj: models.Model, values: Mapping[str, Any], *, created: bool) -> None:
+    #: Membership delta ``(added, removed)`` accumulated while a PATCH runs (see patch_relations).
+    _member_delta: tuple[set[Any], set[Any]] | None = None
+
+    def save_relations(self, obj: models.Model, values: Mapping[str, Any], *, created: bool) -> bool:
         wanted = self.member_pks(values.get("members"))
         manager = self.members_manager(obj)
         current = set() if created else set(manager.values_list("pk", flat=True))
@@ -130,6 +151,67 @@ class GroupAdapter(ResourceAdapter):
             manager.remove(*removed)
         # A member's ``groups`` attribute changed: new versions for their ETags.
         self.member_adapter().bump_versions(added | removed)
+        self._members_changed(obj, added, removed)
+        return bool(added or removed)
+
+    def _members_changed(self, obj: models.Model, added: set[Any], removed: set[Any]) -> None:
+        """Record a membership change: sends ``group_members_changed`` after commit, or, inside
+        a PATCH, adds to the delta that :meth:`patch_relations` sends once at its end."""
+        if self._member_delta is not None:
+            total_added, total_removed = self._member_delta
+            total_added |= added - total_removed
+            total_removed -= added
+            total_removed |= removed - total_added
+            total_added -= removed
+            return
+        if not (added or removed) or not signals.group_members_changed.has_listeners(type(self)):
+            return  # No receiver: not even the query for the members' SCIM ids.
+        ids = self.member_adapter().companion_ids(added | removed)
+        companion = self.companion(obj)
+        assert companion is not None
+        self._send(
+            signals.group_members_changed,
+            obj,
+            companion,
+            added=sorted(ids[pk] for pk in added),
+            removed=sorted(ids[pk] for pk in removed),
+        )
+
+    def _write(self, obj: models.Model, companion: Any, document: dict[str, Any], **kwargs: Any) -> Any:
+        # The stored displayName before the write (no query: obj and its companion are loaded),
+        # so that check_uniqueness skips an unchanged name.
+        before = None if kwargs.get("created") else self._render(obj, {}).get("displayName")
+        self.__dict__["_display_name_before"] = before
+        try:
+            return super()._write(obj, companion, document, **kwargs)
+        finally:
+            self.__dict__.pop("_display_name_before", None)
+
+    def check_uniqueness(self, obj: models.Model, document: Mapping[str, Any]) -> None:
+        """The base checks, and ``displayName`` unique when ``SCIM["GROUP_DISPLAY_NAME_UNIQUE"]``.
+
+        RFC 7643 section 4.2 leaves ``displayName`` non-unique, but Microsoft Entra ID matches
+        groups by it: two groups named ``Sales`` and ``sales`` would be one group to it. The name
+        is compared case-insensitively (``displayName`` is not caseExact) with the SCIM filter
+        ``displayName eq "..."`` over :meth:`get_queryset`, so it works wherever the attribute is
+        stored (a model field with or without a unique constraint, the JSONField) and sees only
+        the groups SCIM serves. A mapping that cannot filter on ``displayName`` skips the check.
+        """
+        super().check_uniqueness(obj, document)
+        if not scim_settings.GROUP_DISPLAY_NAME_UNIQUE:
+            return
+        name = document.get("displayName")
+        if not isinstance(name, str) or not name or name == self.__dict__.get("_display_name_before"):
+            # Unchanged (a membership PATCH): no query, so membership changes keep their cost.
+            return
+        try:
+            clash = self.filter_queryset(self.get_queryset(), f"displayName eq {json.dumps(name)}")
+        except InvalidFilter:
+            return
+        if obj.pk is not None:
+            clash = clash.exclude(pk=obj.pk)
+        if clash.exists():
+            raise Uniqueness(f"A group with displayName {name!r} already exists (any case).")
 
     def pre_delete(self, obj: models.Model) -> None:
         self.member_adapter().bump_versions(self.members_manager(obj).values_list("pk", flat=True))
@@ -137,6 +219,19 @@ class GroupAdapter(ResourceAdapter):
     # --- patching: members as row deltas (RFC 7644 section 3.5.2) -----------------------------
 
     def patch_relations(
+        self, obj: models.Model, operations: Sequence[scim_patch.Operation], options: scim_patch.PatchOptions
+    ) -> bool:
+        """Apply PATCH operations on ``members`` (:meth:`patch_members`); one
+        ``group_members_changed`` for the net change of all of them."""
+        self._member_delta = delta = (set(), set())
+        try:
+            changed = self.patch_members(obj, operations, options)
+        finally:
+            self._member_delta = None
+        self._members_changed(obj, *delta)
+        return changed
+
+    def patch_members(
         self, obj: models.Model, operations: Sequence[scim_patch.Operation], options: scim_patch.PatchOptions
     ) -> bool:
         """Apply PATCH operations on ``members`` as inserts and deletes of membership rows.
@@ -209,6 +304,7 @@ class GroupAdapter(ResourceAdapter):
             # One bulk INSERT of membership rows (m2m_changed is sent as for any manager.add).
             self.members_manager(obj).add(*new)
             self.member_adapter().bump_versions(new)
+            self._members_changed(obj, new, set())
         return bool(new)
 
     def _remove_members(
@@ -225,6 +321,7 @@ class GroupAdapter(ResourceAdapter):
             return False
         self.members_manager(obj).remove(*gone)
         self.member_adapter().bump_versions(gone)
+        self._members_changed(obj, set(), gone)
         return True
 
     def _filtered_member_pks(self, obj: models.Model, value_filter: Filter) -> set[Any]:

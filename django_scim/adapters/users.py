@@ -2,18 +2,34 @@
 
 from __future__ import annotations
 
+import logging
 from collections import defaultdict
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
+from importlib import import_module
 from typing import Any
 
-from django.contrib.auth import get_user_model
-from django.db import models
+from django.apps import apps
+from django.conf import settings
+from django.contrib.auth import SESSION_KEY, get_user_model
+from django.core.exceptions import ImproperlyConfigured
+from django.db import models, transaction
+from django.dispatch import receiver
+from django.utils import timezone
 
+from .. import signals
+from ..conf import scim_settings
 from ..core.constants import ENTERPRISE_USER_SCHEMA, USER_SCHEMA
+from ..core.errors import Uniqueness
+from ..models import ScimCompanion
 from ..orm.compiler import RelationLookup
 from ..orm.mapping import AttributeMapping, Field, Password, PrimaryValue
 from .base import ResourceAdapter
 from .registry import get_adapter, is_served
+
+logger = logging.getLogger(__name__)
+
+#: Sessions read per query while :meth:`UserAdapter.end_sessions` scans a session table.
+SESSION_SCAN_BATCH = 2000
 
 
 class UserAdapter(ResourceAdapter):
@@ -73,25 +89,33 @@ class UserAdapter(ResourceAdapter):
                 used.add(field)
         return mapping
 
-    def load_relations(self, objs: Sequence[models.Model]) -> dict[str, dict[Any, list[dict[str, Any]]]]:
-        if not objs or not is_served(self.group_resource_type):
+    def load_relations(
+        self, objs: Sequence[models.Model], attributes: Collection[str] | None = None
+    ) -> dict[str, dict[Any, list[dict[str, Any]]]]:
+        """``groups``: one query for the whole page (rows, with the groups' SCIM ids joined)."""
+        if not objs or (attributes is not None and "groups" not in attributes):
+            return {}
+        if not is_served(self.group_resource_type):
             return {}
         groups = get_adapter(self.group_resource_type, self.request)
         relation = groups.members_relation  # type: ignore[attr-defined]
+        # Scoped to the tenant: another tenant's group (linked outside SCIM) is not listed.
         rows = list(
-            groups.get_model()
-            ._default_manager.filter(**{f"{relation}__in": [o.pk for o in objs]})
+            groups.scoped(
+                groups.get_model()._default_manager.filter(**{f"{relation}__in": [o.pk for o in objs]})
+            )
             .order_by("pk")
             .values_list(relation, "pk", groups.display_field, f"{groups.companion_accessor}__id")  # type: ignore[misc]
         )
         # Group ids come with the rows (one query); only groups made outside SCIM need more.
         ids = {row[1]: str(row[3]) for row in rows if row[3] is not None}
         ids.update(groups.companion_ids({row[1] for row in rows if row[3] is None}))
+        location = groups.location_builder()
         result: dict[Any, list[dict[str, Any]]] = defaultdict(list)
         for user_pk, group_pk, display, _companion in rows:
             scim_id = ids[group_pk]
             result[user_pk].append(
-                {"value": scim_id, "$ref": groups.location(scim_id), "display": display, "type": "direct"}
+                {"value": scim_id, "$ref": location(scim_id), "display": display, "type": "direct"}
             )
         return {"groups": result}
 
@@ -109,6 +133,7 @@ class UserAdapter(ResourceAdapter):
                     "display": groups.display_field or "pk",
                 },
                 constants={"type": "direct"},
+                scope=groups.scoped,
             )
         }
 
@@ -119,3 +144,118 @@ class UserAdapter(ResourceAdapter):
             relation = groups.members_relation  # type: ignore[attr-defined]
             pks = groups.get_model()._default_manager.filter(**{relation: obj}).values_list("pk", flat=True)
             groups.bump_versions(pks)
+
+    # --- deprovisioning ----------------------------------------------------------------------
+
+    def delete_mode(self) -> str:
+        """``SCIM["USER_DELETE"]``: ``"hard"`` (the RFC's delete) or ``"soft"``."""
+        mode = scim_settings.USER_DELETE
+        if mode not in ("hard", "soft"):
+            raise ImproperlyConfigured(f"SCIM['USER_DELETE'] must be 'hard' or 'soft', not {mode!r}.")
+        return str(mode)
+
+    def soft_delete(self, obj: models.Model, companion: ScimCompanion) -> None:
+        """Deactivate and hide the user (see the base method), and take it out of its SCIM groups.
+
+        The memberships go as a hard delete would take them, so no group lists a member that
+        ``GET /Users/{id}`` answers 404 for; those groups get new versions (ETags).
+        """
+        super().soft_delete(obj, companion)
+        if not is_served(self.group_resource_type):
+            return
+        groups = get_adapter(self.group_resource_type, self.request)
+        relation = groups.members_relation  # type: ignore[attr-defined]
+        group_objs = list(groups.get_model()._default_manager.filter(**{relation: obj}))
+        for group in group_objs:
+            groups.members_manager(group).remove(obj)  # type: ignore[attr-defined]
+        groups.bump_versions([group.pk for group in group_objs])
+
+    def create(self, data: object) -> models.Model:
+        """POST; a soft-deleted user with the same ``userName`` is brought back instead.
+
+        The identity provider deleted the user and now provisions that person again: the same
+        row (its content, history and foreign keys) comes back, active as the body says, with the
+        body's attributes (as a PUT would write them) and a new SCIM ``id``, answered ``201``.
+        """
+        try:
+            return super().create(data)
+        except Uniqueness:
+            # Only a clash can mean a soft-deleted user: a plain POST pays no extra query.
+            document = self.normalize(data)
+            found = self.find_soft_deleted(document)
+            if found is None:
+                raise
+        with transaction.atomic():
+            obj = self.get_model()._default_manager.select_for_update().get(pk=found.pk)
+            old = self.companion(obj)
+            if old is not None:
+                old.delete()
+            companion = self.get_companion_model()()
+            self._write(obj, companion, document, created=True)
+        self._send(signals.resource_created, obj, companion)
+        return obj
+
+    def find_soft_deleted(self, document: Mapping[str, Any]) -> models.Model | None:
+        """The soft-deleted user whose user name is the document's ``userName`` (any case)."""
+        user_name = document.get("userName")
+        if not isinstance(user_name, str) or not self.supports_soft_delete():
+            return None
+        for _path, keys, mapping in self.get_attribute_map():
+            if keys == ("userName",) and mapping.lookup is not None:
+                lookups = {
+                    f"{mapping.lookup}__iexact": user_name,
+                    f"{self.companion_accessor}__deleted": True,
+                }
+                return self.scoped(self.get_model()._default_manager.filter(**lookups)).first()
+        return None
+
+    def end_sessions(self, user: models.Model) -> int:
+        """End ``user``'s sessions; the number ended. Called after commit on deactivation.
+
+        ``SCIM["END_SESSIONS_ON_DEACTIVATION"]`` sends every ``user_deactivated`` here. With a
+        database-backed session engine (``db``, ``cached_db``) the unexpired sessions are read in
+        batches of :data:`SESSION_SCAN_BATCH`, decoded, and the user's are deleted (from the
+        cache too). Django stores the user id inside the encoded session data, so this reads
+        every live session: a cost proportional to the session table, paid once per
+        deactivation. Sites with many sessions override this method with an indexed lookup (a
+        user -> session table such as django-user-sessions keeps). Cache and signed-cookie
+        sessions cannot be listed: nothing is done (Django's ``ModelBackend`` still refuses
+        inactive users on each request).
+        """
+        if not apps.is_installed("django.contrib.sessions"):
+            return 0
+        store_class = import_module(settings.SESSION_ENGINE).SessionStore
+        get_model_class = getattr(store_class, "get_model_class", None)
+        if get_model_class is None:
+            logger.info(
+                "SCIM: the session engine %s cannot list sessions; none ended.", settings.SESSION_ENGINE
+            )
+            return 0
+        user_id = user._meta.pk.value_to_string(user)  # type: ignore[union-attr]
+        store = store_class()
+        rows = (
+            get_model_class()
+            .objects.filter(expire_date__gt=timezone.now())
+            .values_list("session_key", "session_data")
+        )
+        keys = [
+            key
+            for key, data in rows.iterator(chunk_size=SESSION_SCAN_BATCH)
+            if str(store.decode(data).get(SESSION_KEY)) == user_id
+        ]
+        for key in keys:
+            store_class(session_key=key).delete()
+        return len(keys)
+
+
+@receiver(signals.user_deactivated, dispatch_uid="django_scim.adapters.users.end_sessions")
+def _end_sessions_on_deactivation(
+    sender: Any, resource_type: str, instance: models.Model, request: Any = None, **kwargs: Any
+) -> None:
+    """``user_deactivated`` -> the adapter's ``end_sessions(user)`` (after commit)."""
+    if not scim_settings.END_SESSIONS_ON_DEACTIVATION:
+        return
+    adapter = get_adapter(resource_type, request)
+    end_sessions = getattr(adapter, "end_sessions", None)
+    if end_sessions is not None:
+        end_sessions(instance)

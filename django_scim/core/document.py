@@ -43,7 +43,7 @@ from .errors import InvalidSyntax, InvalidValue
 from .errors import Mutability as MutabilityError
 from .schema import COMMON_ATTRIBUTE_INDEX, Attribute, ResourceType, Schema
 
-__all__ = ["find_attribute", "normalize", "project", "split_attribute_list"]
+__all__ = ["find_attribute", "normalize", "project", "returned_attributes", "split_attribute_list"]
 
 
 class _Missing:
@@ -448,6 +448,10 @@ def _single(attr: Attribute, value: object, path: str, options: _Options, old: o
         raise InvalidValue(f"The attribute {_shown(path)} must be a number.")
     if not isinstance(value, str):
         raise InvalidValue(f"The attribute {_shown(path)} must be a string.")
+    if "\x00" in value:
+        # JSON allows U+0000 in strings, but no identity data needs it and PostgreSQL cannot
+        # store it in text or jsonb columns.
+        raise InvalidValue(f"The attribute {_shown(path)} must not contain the NUL character.")
     if kind is AttributeType.DATETIME and not _is_datetime(value):
         # RFC 7643 section 2.3.5: "MUST be encoded as a valid xsd:dateTime".
         raise InvalidValue(
@@ -613,6 +617,36 @@ def project(
             if not isinstance(urn, str) or urn.lower() == core.id.lower() or urn.lower() in present
         ]
     return out
+
+
+def returned_attributes(
+    resource_type: ResourceType,
+    *,
+    attributes: Sequence[str] | None = None,
+    excluded_attributes: Sequence[str] | None = None,
+) -> frozenset[str]:
+    """Names of the core schema's top-level attributes that :func:`project` would return.
+
+    Decided by the same rules as :func:`project` (``returned``, ``attributes``,
+    ``excludedAttributes``), for a value with every sub-attribute present: an attribute is in the
+    set when some part of it would survive. Lets a server skip loading what the response drops
+    (Group ``members`` with ``excludedAttributes=members``, RFC 7644 section 3.4.2.5).
+    """
+    core = resource_type.schema
+    containers = {ext.schema.id.lower(): ext.schema.id for ext in resource_type.extensions}
+    requested = _selectors(attributes, core.id, containers)
+    excluded = _selectors(excluded_attributes, core.id, containers) or set()
+    return frozenset(
+        attr.name
+        for attr in core.attributes
+        if _project_attribute("", attr.name, attr, _probe(attr), requested, excluded) is not _MISSING
+    )
+
+
+def _probe(attr: Attribute) -> Any:
+    """A stand-in value of ``attr`` with every sub-attribute set (for :func:`returned_attributes`)."""
+    value: Any = {sub.name: "" for sub in attr.sub_attributes} if attr.is_complex else ""
+    return [value] if attr.multi_valued else value
 
 
 def _selectors(

@@ -51,7 +51,7 @@ from ..core.schema import Attribute
 
 if TYPE_CHECKING:
     from django.db.backends.base.base import BaseDatabaseWrapper
-    from django.db.models import Model
+    from django.db.models import Model, QuerySet
     from django.db.models.sql.compiler import SQLCompiler
 
     from ..adapters.base import ResourceAdapter
@@ -78,6 +78,10 @@ class RelationLookup:
 
     constants: Mapping[str, str] = field(default_factory=dict)
     """Sub-attributes with one value for every element (``type`` -> ``"User"``)."""
+
+    scope: Callable[[QuerySet[Any]], QuerySet[Any]] | None = None
+    """Narrows the related rows (the related adapter's tenant scope), so a condition on them
+    never matches rows the client may not see."""
 
     uuid_subs: frozenset[str] = frozenset({"value"})
     """Sub-attributes whose lookup is a UUID column."""
@@ -821,6 +825,8 @@ class QCompiler(FilterVisitor[Q]):
     @staticmethod
     def _wrap_exists(relation: RelationLookup, condition: Q) -> Q:
         rows = relation.model._default_manager.filter(**{relation.link: OuterRef("pk")}).filter(condition)
+        if relation.scope is not None:
+            rows = relation.scope(rows)
         return Q(Exists(rows.values("pk")))
 
     def _relation_any(self, target: Target, build: Callable[[_RelationCompiler, Target], Q | _Node]) -> Q:

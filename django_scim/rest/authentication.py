@@ -6,13 +6,14 @@ import hmac
 from datetime import timedelta
 from typing import Any
 
+from django.core.exceptions import ValidationError
 from django.utils import timezone
 from rest_framework.authentication import BaseAuthentication, get_authorization_header
-from rest_framework.exceptions import AuthenticationFailed
+from rest_framework.exceptions import AuthenticationFailed, PermissionDenied
 from rest_framework.request import Request
 
 from ..conf import scim_settings
-from ..models import ScimToken, hash_token
+from ..models import ScimToken, get_tenant_model, hash_token
 
 
 class ScimClient:
@@ -78,8 +79,32 @@ class BearerTokenAuthentication(BaseAuthentication):
             raise AuthenticationFailed("Invalid or revoked bearer token.")
         if token.is_expired:
             raise AuthenticationFailed("This bearer token has expired.")
+        self.check_tenant(token)
         self._touch(token)
         return ScimClient(token), token
+
+    @staticmethod
+    def check_tenant(token: ScimToken) -> None:
+        """With ``SCIM["TENANT_MODEL"]``: the token must name a tenant that still exists.
+
+        A token without a tenant is 403 (it authenticates, but may reach no data); a token whose
+        tenant row was deleted is 401, as a revoked one. The adapters then scope every query to
+        ``request.auth.tenant_id``. Single-tenant sites: nothing checked, no query.
+        """
+        model = get_tenant_model()
+        if model is None:
+            return
+        if token.tenant_id is None:
+            raise PermissionDenied(
+                'This token belongs to no tenant, and SCIM["TENANT_MODEL"] is set: issue one with '
+                "`manage.py scim_token create NAME --tenant PK`."
+            )
+        try:
+            exists = model._default_manager.filter(pk=token.tenant_id).exists()
+        except (ValueError, TypeError, ValidationError):
+            exists = False
+        if not exists:
+            raise AuthenticationFailed("The tenant of this bearer token no longer exists.")
 
     @staticmethod
     def _touch(token: ScimToken) -> None:

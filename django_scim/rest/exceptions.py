@@ -11,6 +11,7 @@ import logging
 from typing import Any
 
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
+from django.db import DataError
 from django.http import Http404
 from rest_framework import exceptions as drf
 from rest_framework.response import Response
@@ -25,6 +26,10 @@ logger = logging.getLogger("django_scim")
 def _translate(exc: Exception) -> errors.ScimError:
     if isinstance(exc, errors.ScimError):
         return exc
+    if isinstance(exc, DataError):
+        # A value the database cannot hold (NUL in free-form JSON on PostgreSQL, an integer out
+        # of range): the client's data, not a server fault. The transaction is rolled back below.
+        return errors.InvalidValue("A value cannot be stored by this server's database.")
     if isinstance(exc, Http404):
         return errors.NotFound()
     if isinstance(exc, DjangoPermissionDenied):

@@ -23,7 +23,7 @@ from rest_framework.response import Response
 
 from ..adapters.base import ResourceAdapter
 from ..adapters.registry import get_adapter, is_served
-from ..core.errors import NotImplementedByServer
+from ..core.errors import NotFound, NotImplementedByServer
 from .views import ResourceDetailView
 
 __all__ = ["MeView"]
@@ -55,7 +55,11 @@ class MeView(ResourceDetailView):
         """The adapter and the SCIM id of the subject (its companion is created when missing)."""
         adapter = self.get_me_adapter()
         subject = self.get_subject(adapter)
-        return adapter, adapter.companion_ids([subject.pk])[subject.pk]
+        scim_id = adapter.companion_ids([subject.pk]).get(subject.pk)
+        if scim_id is None:
+            # The subject is outside the adapter's scope (another tenant, a soft-deleted user).
+            raise NotFound("The authenticated user is not a resource of this service provider.")
+        return adapter, scim_id
 
     def _with_location(self, response: Response, adapter: ResourceAdapter, scim_id: str) -> Response:
         # RFC 7644 section 3.11: "In any response, the HTTP "Location" header MUST be the

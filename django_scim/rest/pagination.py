@@ -87,14 +87,14 @@ class ScimPagination:
     def render(self, objs: list[Model]) -> list[dict[str, Any]]:
         """Documents of a page, with ``attributes`` / ``excludedAttributes`` applied (section 3.4.2.5)."""
         rt = self.adapter.resource_type
+        projection = {
+            "attributes": self.query.attributes,
+            "excluded_attributes": self.query.excluded_attributes,
+        }
+        # The adapter skips loading relations (Group members) that the projection drops.
         return [
-            scim_document.project(
-                doc,
-                rt,
-                attributes=self.query.attributes,
-                excluded_attributes=self.query.excluded_attributes,
-            )
-            for doc in self.adapter.render_many(objs)
+            scim_document.project(doc, rt, **projection)
+            for doc in self.adapter.render_many(objs, **projection)
         ]
 
     def response(self) -> dict[str, Any]:

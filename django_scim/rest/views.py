@@ -120,7 +120,9 @@ class ResourceViewMixin:
     def resource_response(
         self, adapter: ResourceAdapter, obj: Any, *, status_code: int = status.HTTP_200_OK
     ) -> Response:
-        document = adapter.render(obj)
+        projection = _projection(self.request)
+        # The projection goes to the adapter too: relations the body leaves out are not loaded.
+        document = adapter.render(obj, **projection)
         companion = adapter.companion(obj)
         assert companion is not None
         headers = {
@@ -129,7 +131,7 @@ class ResourceViewMixin:
         }
         if status_code == status.HTTP_201_CREATED:
             headers["Location"] = document["meta"]["location"]
-        body = scim_document.project(document, adapter.resource_type, **_projection(self.request))
+        body = scim_document.project(document, adapter.resource_type, **projection)
         return Response(body, status=status_code, headers=headers)
 
 

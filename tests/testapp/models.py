@@ -50,3 +50,34 @@ class Team(models.Model):
 
 class TeamScim(ScimCompanion):
     resource = models.OneToOneField(Team, on_delete=models.CASCADE, related_name="scim")
+
+
+class Organization(models.Model):
+    """A tenant (SCIM["TENANT_MODEL"] = "testapp.Organization" in tests/tenancy)."""
+
+    name = models.CharField(max_length=100)
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class OrgAccount(models.Model):
+    """A site model carrying its own organisation key, with user names unique per organisation.
+
+    Served in tests/tenancy by an adapter overriding ``scope_queryset`` and ``new_instance``.
+    """
+
+    organization = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="accounts")
+    username = models.CharField(max_length=150)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["organization", "username"], name="orgaccount_username_per_org")
+        ]
+
+    def __str__(self) -> str:
+        return self.username
+
+
+class OrgAccountScim(ScimCompanion):
+    resource = models.OneToOneField(OrgAccount, on_delete=models.CASCADE, related_name="scim")

@@ -144,7 +144,8 @@ def test_team_add_one_member_queries_do_not_grow(scim: ScimClient) -> None:
                 and not q["sql"].startswith(("SAVEPOINT", "RELEASE"))
             )
         )
-    assert counts[0] == counts[1] <= 8
+    # The same fixed cost as tests/rest/test_patch_scale.py OWN_QUERIES, whatever the team size.
+    assert counts[0] == counts[1] <= 9
     assert row.members.count() == 502
 
 

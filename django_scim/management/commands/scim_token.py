@@ -5,11 +5,12 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any
 
+from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.db.models import Q
 from django.utils import timezone
 
-from ...models import ScimToken
+from ...models import ScimToken, get_tenant_model, tenant_key
 
 
 class Command(BaseCommand):
@@ -26,6 +27,11 @@ class Command(BaseCommand):
             help='Days until the token expires (default: SCIM["TOKEN_EXPIRY_DAYS"], None: never).',
         )
         create.add_argument(
+            "--tenant",
+            default=None,
+            help='Primary key of the SCIM["TENANT_MODEL"] row the token provisions (required when set).',
+        )
+        create.add_argument(
             "--replace",
             action="store_true",
             help="Revoke the active tokens of the same name first (rotation).",
@@ -40,17 +46,29 @@ class Command(BaseCommand):
             days = options["expires_in_days"]
             if days is not None and days <= 0:
                 raise CommandError("--expires-in-days must be 1 or more.")
+            tenant = options["tenant"]
+            if tenant is None and get_tenant_model() is not None:
+                raise CommandError('SCIM["TENANT_MODEL"] is set: give the token\'s tenant with --tenant PK.')
+            if tenant is not None:
+                try:
+                    tenant = tenant_key(tenant)
+                except ValidationError as exc:
+                    raise CommandError(f"--tenant: {' '.join(exc.messages)}") from None
             if options["replace"]:
-                ScimToken.objects.active().filter(name=options["name"]).update(revoked_at=timezone.now())
+                same = ScimToken.objects.active().filter(name=options["name"])
+                if tenant is not None:
+                    same = same.filter(tenant_id=tenant)
+                same.update(revoked_at=timezone.now())
             expires_at = timezone.now() + timedelta(days=days) if days is not None else None
-            _token, raw = ScimToken.issue(options["name"], expires_at=expires_at)
+            _token, raw = ScimToken.issue(options["name"], expires_at=expires_at, tenant=tenant)
             # The token alone on stdout, so scripts can capture it; it is never shown again.
             self.stdout.write(raw)
         elif action == "list":
             for token in ScimToken.objects.all():
                 state = "revoked" if token.revoked_at else "expired" if token.is_expired else "active"
                 last = token.last_used.isoformat() if token.last_used else "never"
-                self.stdout.write(f"{token.name}\t{token.prefix}…\t{state}\tlast used {last}")
+                tenant = "" if token.tenant_id is None else f"\ttenant {token.tenant_id}"
+                self.stdout.write(f"{token.name}\t{token.prefix}…\t{state}\tlast used {last}{tenant}")
         else:
             key = options["name_or_prefix"]
             count = (

@@ -1,0 +1,228 @@
+"""The SQL cost of reads, pinned as query counts (issue 3 item 10, issue 7 targets).
+
+* A relation the response leaves out (Group ``members`` with ``excludedAttributes=members`` or
+  ``attributes=displayName``, User ``groups`` likewise) is not read at all (RFC 7644 section
+  3.4.2.5 decides what is returned; the adapter loads only that).
+* The members of a 10,000-member group are one query of ``values()`` rows (member ids, names and
+  SCIM ids joined), never 10,000 model instances.
+* A page of users with their groups is a constant number of queries, whatever the page size and
+  the number of groups.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+import pytest
+from django.contrib.auth.models import Group, User
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+
+from django_scim.adapters.registry import get_adapter
+from django_scim.core.constants import SEARCH_REQUEST
+from django_scim.models import ScimGroup, ScimUser
+from tests.conftest import ScimClient
+
+pytestmark = pytest.mark.django_db
+
+Through = User.groups.through
+MEMBERSHIP_TABLE = Through._meta.db_table
+
+
+def _users(count: int, prefix: str = "u", *, companions: bool = True) -> list[User]:
+    User.objects.bulk_create([User(username=f"{prefix}{i:05d}") for i in range(count)], batch_size=2000)
+    users = list(User.objects.filter(username__startswith=prefix).order_by("pk"))
+    if companions:
+        ScimUser.objects.bulk_create([ScimUser(resource=u) for u in users], batch_size=2000)
+    return users
+
+
+def _group(name: str, members: list[User]) -> ScimGroup:
+    group = Group.objects.create(name=name)
+    Through.objects.bulk_create([Through(user_id=u.pk, group_id=group.pk) for u in members], batch_size=2000)
+    return ScimGroup.objects.create(resource=group)
+
+
+@contextmanager
+def _sql() -> Iterator[list[str]]:
+    """The SQL of the statements run inside the block."""
+    statements: list[str] = []
+    with CaptureQueriesContext(connection) as captured:
+        yield statements
+    statements.extend(q["sql"] for q in captured.captured_queries)
+
+
+def _get(scim: ScimClient, path: str) -> dict[str, Any]:
+    response = scim.get_scim(path)
+    assert response.status_code == 200, response.content
+    return response.json()
+
+
+def _touching_membership(statements: list[str]) -> list[str]:
+    return [sql for sql in statements if MEMBERSHIP_TABLE in sql]
+
+
+# --- projection decides what is loaded (RFC 7644 section 3.4.2.5) -----------------------------
+
+
+@pytest.mark.parametrize("query", ["excludedAttributes=members", "attributes=displayName", "attributes=id"])
+def test_group_without_members_in_the_response_reads_no_membership(scim: ScimClient, query: str) -> None:
+    companion = _group("team", _users(30))
+    _get(scim, "/ServiceProviderConfig")  # the token's last_used, written once a minute
+    with _sql() as statements:
+        body = _get(scim, f"/Groups/{companion.id}?{query}")
+    assert "members" not in body
+    assert _touching_membership(statements) == []
+    assert len(statements) <= 2  # the token, the group with its companion
+
+
+def test_group_members_projection_still_loads_when_named(scim: ScimClient) -> None:
+    companion = _group("team", _users(3))
+    for query in ("", "?attributes=members.value", "?excludedAttributes=displayName", "?attributes=members"):
+        with _sql() as statements:
+            body = _get(scim, f"/Groups/{companion.id}{query}")
+        assert len(body["members"]) == 3, query
+        assert len(_touching_membership(statements)) == 1, query
+
+
+def test_page_of_groups_without_members_reads_no_membership(scim: ScimClient) -> None:
+    users = _users(20)
+    for i in range(30):
+        _group(f"g{i:02d}", users)
+    _get(scim, "/ServiceProviderConfig")
+    with _sql() as statements:
+        body = _get(scim, "/Groups?count=25&excludedAttributes=members")
+    assert body["itemsPerPage"] == 25
+    assert all("members" not in group for group in body["Resources"])
+    assert _touching_membership(statements) == []
+    assert len(statements) <= 3  # the token, COUNT, the page
+    with _sql() as statements:
+        search = scim.scim(
+            "POST",
+            "/Groups/.search",
+            {"schemas": [SEARCH_REQUEST], "attributes": ["displayName"], "count": 25},
+        )
+    assert search.status_code == 200
+    assert _touching_membership(statements) == []
+
+
+@pytest.mark.parametrize("query", ["excludedAttributes=groups", "attributes=userName"])
+def test_user_without_groups_in_the_response_reads_no_membership(scim: ScimClient, query: str) -> None:
+    users = _users(5)
+    _group("team", users)
+    scim_id = ScimUser.objects.get(resource=users[0]).id
+    _get(scim, "/ServiceProviderConfig")
+    with _sql() as statements:
+        body = _get(scim, f"/Users/{scim_id}?{query}")
+    assert "groups" not in body
+    assert _touching_membership(statements) == []
+    with _sql() as statements:
+        page = _get(scim, f"/Users?count=5&{query}")
+    assert all("groups" not in user for user in page["Resources"])
+    assert _touching_membership(statements) == []
+    assert len(_get(scim, f"/Users/{scim_id}")["groups"]) == 1
+
+
+def test_render_many_decides_by_the_returned_rules() -> None:
+    """``returned`` rules decide (RFC 7643 section 7): ``id`` is always there, members by default."""
+    users = _users(2)
+    group = _group("team", users).resource
+    adapter = get_adapter("Group")
+    assert len(adapter.render(group)["members"]) == 2
+    assert "members" not in adapter.render(group, excluded_attributes=["MEMBERS"])
+    assert "members" not in adapter.render(
+        group, attributes=["urn:ietf:params:scim:schemas:core:2.0:Group:id"]
+    )
+    assert "members" in adapter.render(
+        group, attributes=["urn:ietf:params:scim:schemas:core:2.0:Group:members"]
+    )
+    assert "members" in adapter.render(group, excluded_attributes=["members.display"])
+
+
+# --- a 10,000-member group ---------------------------------------------------------------------
+
+
+def test_a_10000_member_group_is_one_query_of_rows(
+    scim: ScimClient, django_assert_max_num_queries: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    users = _users(10_000)
+    companion = _group("bench-big", users)
+    _get(scim, "/ServiceProviderConfig")
+    instances = 0
+    original_init = User.__init__
+
+    def counting_init(self: User, *args: Any, **kwargs: Any) -> None:
+        nonlocal instances
+        instances += 1
+        original_init(self, *args, **kwargs)
+
+    monkeypatch.setattr(User, "__init__", counting_init)
+    # The token, the group with its companion, the members with their SCIM ids.
+    with django_assert_max_num_queries(3) as captured:
+        body = _get(scim, f"/Groups/{companion.id}")
+    assert len(body["members"]) == 10_000
+    assert instances == 0
+    member_queries = _touching_membership([q["sql"] for q in captured.captured_queries])
+    assert len(member_queries) == 1
+    # Only the columns a member reference needs: no password hashes, no full rows.
+    assert '"auth_user"."password"' not in member_queries[0]
+    assert '"auth_user"."email"' not in member_queries[0]
+    first = body["members"][0]
+    assert first["display"] == "u00000" and first["type"] == "User"
+    assert first["value"] == str(ScimUser.objects.get(resource=users[0]).id)
+    assert first["$ref"].endswith(f"/Users/{first['value']}")
+
+
+def test_members_made_outside_scim_get_companions_then_cost_one_query(scim: ScimClient) -> None:
+    scim_made = _users(50, "s")
+    outside = _users(50, "o", companions=False)
+    companion = _group("mixed", scim_made + outside)
+    _get(scim, "/ServiceProviderConfig")
+    with _sql() as first:
+        body = _get(scim, f"/Groups/{companion.id}")
+    assert len(body["members"]) == 100
+    assert ScimUser.objects.count() == 100
+    # One read of the rows, then the companions of the 50 outsiders (companion_ids), once.
+    assert len(first) <= 6
+    with _sql() as again:
+        assert _get(scim, f"/Groups/{companion.id}") == body
+    assert len(_touching_membership(again)) == 1
+    assert len(again) <= 3
+
+
+# --- a page of users with their groups: constant ----------------------------------------------
+
+
+def _page_queries(scim: ScimClient, count: int) -> tuple[int, dict[str, Any]]:
+    with _sql() as statements:
+        body = _get(scim, f"/Users?count={count}&sortBy=userName")
+    return len(statements), body
+
+
+@pytest.mark.parametrize("groups", [0, 20])
+def test_a_page_of_users_costs_the_same_whatever_its_size_and_groups(scim: ScimClient, groups: int) -> None:
+    users = _users(120)
+    made = [_group(f"g{i:02d}", users[i::3]) for i in range(groups)]
+    assert len(made) == groups
+    _get(scim, "/ServiceProviderConfig")
+    costs = {}
+    for count in (10, 100):
+        costs[count], body = _page_queries(scim, count)
+        assert len(body["Resources"]) == count
+        expected = {u.username: u.groups.count() for u in User.objects.order_by("username")[:count]}
+        assert {user["userName"]: len(user.get("groups", [])) for user in body["Resources"]} == expected
+    # The token, COUNT, the page (companions joined), the groups with their SCIM ids.
+    assert costs[10] == costs[100] <= 4
+
+
+def test_a_page_of_users_costs_the_same_with_0_or_20_groups(scim: ScimClient) -> None:
+    users = _users(100)
+    _get(scim, "/ServiceProviderConfig")
+    empty, _body = _page_queries(scim, 100)
+    for i in range(20):
+        _group(f"g{i:02d}", users)
+    full, body = _page_queries(scim, 100)
+    assert all(len(user["groups"]) == 20 for user in body["Resources"])
+    assert empty == full <= 4
