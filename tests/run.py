@@ -345,7 +345,7 @@ def main(argv: Sequence[str]) -> int:
     require_python()
     databases, explicit = _selected_databases()
     try:
-        ensure_venv(__file__, argv, groups=("test", "lint"))
+        ensure_venv(__file__, argv, groups=("test", "lint", "docs"))
     except BootstrapError as exc:
         print(f"bootstrap: error: {exc}", file=sys.stderr)
         return 1

@@ -40,7 +40,8 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, TypeAlias
 
-from django.db.models import BooleanField, Exists, Expression, F, OuterRef, Q
+from django.db.models import BooleanField, Exists, F, OuterRef, Q
+from django.db.models.expressions import RawSQL
 
 from ..core.constants import AttributeType
 from ..core.errors import InvalidFilter
@@ -583,13 +584,17 @@ class _ExistsElement(_Node):
         return sql, params + length_params + synthetic_params
 
 
-class _SqlPredicate(Expression):
-    """A Django boolean expression rendering a :class:`_Node` for the connection's vendor."""
+class _SqlPredicate(RawSQL):
+    """A Django boolean expression rendering a :class:`_Node` for the connection's vendor.
 
-    conditional = True
+    A ``RawSQL`` subclass (its SQL is built at compile time, from the resolved columns) because
+    Django trusts a conditional ``RawSQL`` in WHERE as it is; any other expression becomes
+    ``(...) = True`` on backends without a native boolean type (SQLite from Django 6.1), which
+    hides the comparison from the functional indexes of migration 0003.
+    """
 
     def __init__(self, node: _Node, *, negated: bool = False) -> None:
-        super().__init__(output_field=BooleanField())
+        super().__init__("", (), output_field=BooleanField())
         self.node = node
         self.negated = negated
         self.lookups = list(dict.fromkeys(node.columns()))
