@@ -259,7 +259,10 @@ class ResourceAdapter:
         Rows without a companion (made outside SCIM) are kept. A companion model without a
         ``deleted`` field has no soft-deleted rows.
         """
-        if not self.supports_soft_delete():
+        if self.delete_mode() != "soft" or not self.supports_soft_delete():
+            # Only soft-delete sites pay for the condition: it needs the companion join in
+            # every query, COUNT(*) included (measured: a page of 100 of 100,000 users 2.5x
+            # slower on PostgreSQL).
             return queryset
         return queryset.exclude(**{f"{self.companion_accessor}__deleted": True})
 
