@@ -166,3 +166,22 @@ def _index_names() -> set[str]:
         for _name, table, _column, _lower in _expected().values():
             names |= set(connection.introspection.get_constraints(cursor, table))
     return names
+
+
+@pytest.mark.django_db
+def test_uniqueness_check_is_written_for_the_index() -> None:
+    """The userName uniqueness check of every POST / PUT / PATCH compares LOWER() with LOWER(),
+    as the index of migration 0003 is built (``iexact`` would be UPPER() on PostgreSQL: a scan)."""
+    from django.db import connection as conn
+    from django.test.utils import CaptureQueriesContext
+
+    from django_scim.models import ScimToken
+    from tests.conftest import ScimClient
+
+    _row, raw = ScimToken.issue("index-test")
+    with CaptureQueriesContext(conn) as queries:
+        response = ScimClient(raw).scim(
+            "POST", "/Users", {"schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"], "userName": "Ix"}
+        )
+    assert response.status_code == 201
+    assert any('WHERE LOWER("auth_user"."username") = (LOWER(' in q["sql"] for q in queries.captured_queries)

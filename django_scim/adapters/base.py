@@ -22,7 +22,9 @@ from django.core.exceptions import (
     ValidationError,
 )
 from django.db import DataError, IntegrityError, models, transaction
-from django.db.models import F, QuerySet
+from django.db.models import F, Q, QuerySet, Value
+from django.db.models.functions import Lower
+from django.db.models.lookups import Exact
 from django.urls import reverse
 from django.utils import timezone
 
@@ -629,9 +631,14 @@ class ResourceAdapter:
             value = _get(document, keys)
             if value is MISSING or value in (None, ""):
                 continue
-            lookup = mapping.lookup if attr.case_exact else f"{mapping.lookup}__iexact"
+            if attr.case_exact:
+                condition = Q(**{mapping.lookup: value})
+            else:
+                # LOWER() on both sides, as the filter compiler writes it, so the functional
+                # index of migration 0003 serves it (``iexact`` would be UPPER() on PostgreSQL).
+                condition = Q(Exact(Lower(mapping.lookup), Lower(Value(value))))
             # Per tenant: the same userName may exist in another tenant's scope.
-            clash = self.scoped(model._default_manager.filter(**{lookup: value}))
+            clash = self.scoped(model._default_manager.filter(condition))
             if obj.pk is not None:
                 clash = clash.exclude(pk=obj.pk)
             if clash.exists():
