@@ -101,16 +101,6 @@ def _projection(request: Request) -> dict[str, list[str] | None]:
     }
 
 
-def _int_param(request: Request, name: str, default: int) -> int:
-    raw = request.query_params.get(name)
-    if raw is None or raw == "":
-        return default
-    try:
-        return int(raw)
-    except ValueError:
-        raise InvalidValue(f"{name} must be an integer.") from None
-
-
 class ResourceViewMixin:
     request: Request
 
@@ -413,9 +403,6 @@ class ResourceTypeDetailView(ResourceTypeListView):
 
 class NotFoundView(ScimView):
     """Any other URL below the SCIM root: a SCIM 404 rather than the site's HTML page."""
-
-    def dispatch(self, request: Any, *args: Any, **kwargs: Any) -> Any:
-        return super().dispatch(request)
 
     def handle(self, request: Request) -> Response:
         raise NotFound(f"No SCIM endpoint at {request.path}.")
