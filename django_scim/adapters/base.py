@@ -355,6 +355,17 @@ class ResourceAdapter:
                 companion.refresh_from_db()
         return obj
 
+    def _lock(self, scim_id: str, precondition: Precondition | None) -> tuple[models.Model, ScimCompanion]:
+        """Lock the resource for a write (inside the caller's transaction) and check the
+        request's preconditions (If-Match, If-Unmodified-Since) on its current state."""
+        obj = self.get_object(scim_id, for_update=True)
+        # get_object found the row through its companion, so the companion exists.
+        companion = self.companion(obj)
+        assert companion is not None
+        if precondition is not None:
+            precondition(companion)
+        return obj, companion
+
     # --- reading ---------------------------------------------------------------------------
 
     def location(self, scim_id: str) -> str:
@@ -479,12 +490,8 @@ class ResourceAdapter:
     def replace(self, scim_id: str, data: object, precondition: Precondition | None = None) -> models.Model:
         """PUT (RFC 7644 section 3.5.1): replace a resource; omitted attributes are cleared."""
         with transaction.atomic():
-            obj = self.get_object(scim_id, for_update=True)
+            obj, companion = self._lock(scim_id, precondition)
             existing = self.render(obj)
-            companion = self.companion(obj)
-            assert companion is not None
-            if precondition is not None:
-                precondition(companion)
             document = self.normalize(data, existing=existing)
             changed = self._write(obj, companion, document, created=False)
         self._send(signals.resource_updated, obj, companion, changed=changed)
@@ -505,12 +512,7 @@ class ResourceAdapter:
                 f"SCIM {self.name}: the delete mode must be 'hard' or 'soft', not {mode!r}."
             )
         with transaction.atomic():
-            obj = self.get_object(scim_id, for_update=True)
-            self.ensure_companions([obj])
-            companion = self.companion(obj)
-            assert companion is not None
-            if precondition is not None:
-                precondition(companion)
+            obj, companion = self._lock(scim_id, precondition)
             if mode == "soft":
                 self.soft_delete(obj, companion)
             else:
@@ -693,12 +695,7 @@ class ResourceAdapter:
         rt = self.resource_type
         relation_names = {name.lower() for name in self.relation_attributes}
         with transaction.atomic():
-            obj = self.get_object(scim_id, for_update=True)
-            self.ensure_companions([obj])
-            companion = self.companion(obj)
-            assert companion is not None
-            if precondition is not None:
-                precondition(companion)
+            obj, companion = self._lock(scim_id, precondition)
             current = self._render(obj, {})
             options = self.patch_options()
             operations = scim_patch.compile_operations(raw_operations, rt, current, options)

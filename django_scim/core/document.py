@@ -793,8 +793,10 @@ def find_attribute(resource_type: ResourceType, name_path: str) -> Attribute | N
 # --- small helpers -------------------------------------------------------------------------
 
 
-def _get_ci_key(mapping: Mapping[str, Any], name: str) -> str | None:
+def _get_ci_key(mapping: Mapping[str, Any] | None, name: str) -> str | None:
     """The key of ``mapping`` equal to ``name`` ignoring case (RFC 7643 section 2.1)."""
+    if not isinstance(mapping, Mapping):
+        return None
     if name in mapping:
         return name
     lowered = name.lower()

@@ -50,7 +50,7 @@ from dataclasses import dataclass, field
 from typing import Any, Final
 
 from .constants import PATCH_OP, AttributeType, Mutability
-from .document import _copy_json, normalize
+from .document import _copy_json, _get_ci_key, normalize
 from .errors import InvalidFilter, InvalidPath, InvalidSyntax, InvalidValue, NoTarget
 from .errors import Mutability as MutabilityError
 from .filter import And, Compare, Filter, matches_element
@@ -911,19 +911,6 @@ def _set(holder: dict[str, Any], key: str, value: Any) -> None:
 
 def _assigned(value: object) -> bool:
     return value is not None and value != [] and value != {} and value != ""
-
-
-def _get_ci_key(mapping: Mapping[str, Any] | None, name: str) -> str | None:
-    """The key of ``mapping`` equal to ``name`` ignoring case (RFC 7643 section 2.1)."""
-    if not isinstance(mapping, Mapping):
-        return None
-    if name in mapping:
-        return name
-    lowered = name.lower()
-    for key in mapping:
-        if isinstance(key, str) and key.lower() == lowered:
-            return key
-    return None
 
 
 def _get_ci(mapping: Mapping[str, Any] | None, name: str, default: Any = None) -> Any:
