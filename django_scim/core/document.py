@@ -736,6 +736,9 @@ def _project_value(
     ``named`` is the set of sub-attributes the ``attributes`` list names, or ``None`` when the
     attribute is returned as a whole (its ``default`` and ``always`` sub-attributes).
     """
+    if named is None and not excluded and (attr is None or attr.returned_whole):
+        # Nothing below can be dropped but empty objects: the same result without the checks.
+        return _whole_value(value)
     if isinstance(value, list):
         items = [_project_value(attr, item, container, name, named, excluded) for item in value]
         items = [item for item in items if item is not _MISSING]
@@ -758,6 +761,16 @@ def _project_value(
                 continue
         out[key] = _copy_json(item)
     return out if out else _MISSING
+
+
+def _whole_value(value: Any) -> Any:
+    """:func:`_project_value` of a value returned whole: a copy without empty objects."""
+    if isinstance(value, list):
+        items = [item for item in map(_whole_value, value) if item is not _MISSING]
+        return items if items else _MISSING
+    if isinstance(value, Mapping):
+        return {key: _copy_json(item) for key, item in value.items()} or _MISSING
+    return _copy_json(value)
 
 
 # --- find_attribute ------------------------------------------------------------------------

@@ -44,10 +44,19 @@ class Attribute:
     reference_types: tuple[str, ...] = ()
     sub_attributes: tuple[Attribute, ...] = ()
     _index: dict[str, Attribute] = field(default_factory=dict, init=False, repr=False, compare=False)
+    #: Every sub-attribute is returned by default (none ``never``, ``request`` or writeOnly): a
+    #: response returns a value of this attribute whole unless the request names parts of it.
+    returned_whole: bool = field(default=True, init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         for sub in self.sub_attributes:
             self._index[sub.name.lower()] = sub
+        whole = all(
+            sub.returned in (Returned.DEFAULT, Returned.ALWAYS)
+            and sub.mutability is not Mutability.WRITE_ONLY
+            for sub in self.sub_attributes
+        )
+        object.__setattr__(self, "returned_whole", whole)
 
     def sub_attribute(self, name: str) -> Attribute | None:
         """The sub-attribute called ``name`` (any case), or ``None``."""

@@ -105,13 +105,18 @@ class ScimPagination:
         query = self.query
         queryset = self.queryset()
         key = self.sort_key()
-        # COUNT before ordering and annotations: the cheapest form of the exact total.
-        total = queryset.count()
         objs: list[Model] = []
-        if query.count and query.start_index <= total:
+        offset = query.start_index - 1
+        if query.count:
             ordered = apply_sort(queryset, key, descending=query.descending, vendor=_vendor(queryset))
-            offset = query.start_index - 1
             objs = list(ordered[offset : offset + query.count])
+        if (objs and len(objs) < query.count) or (not objs and query.count and not offset):
+            # A short page that reaches the end (or an empty first page) tells the exact total:
+            # no COUNT, so a lookup by userName or externalId is one query, not two.
+            total = offset + len(objs)
+        else:
+            # COUNT without ordering and annotations: the cheapest form of the exact total.
+            total = queryset.count()
         return list_response(self.render(objs), total=total, start_index=query.start_index)
 
     def _cursor_page(self) -> dict[str, Any]:
@@ -132,8 +137,8 @@ class ScimPagination:
                 )
         queryset = self.queryset()
         key = self.sort_key()
-        total = queryset.count() if scim_settings.CURSOR_TOTAL_RESULTS else None
         if query.count == 0:
+            total = queryset.count() if scim_settings.CURSOR_TOTAL_RESULTS else None
             return list_response([], total=total, start_index=None)
         forward = state is None or state.get("d") == "n"
         ordered = apply_sort(
@@ -150,6 +155,10 @@ class ScimPagination:
         rows = list(ordered[: query.count + 1])
         more = len(rows) > query.count
         rows = rows[: query.count]
+        total = None
+        if scim_settings.CURSOR_TOTAL_RESULTS:
+            # A first page that holds everything tells the total without a COUNT.
+            total = len(rows) if state is None and not more else queryset.count()
         if not forward:
             rows.reverse()
         position: Callable[[Model], list[Any]] = (

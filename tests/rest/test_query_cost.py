@@ -226,3 +226,47 @@ def test_a_page_of_users_costs_the_same_with_0_or_20_groups(scim: ScimClient) ->
     full, body = _page_queries(scim, 100)
     assert all(len(user["groups"]) == 20 for user in body["Resources"])
     assert empty == full <= 4
+
+
+def _counts(statements: list[str]) -> list[str]:
+    return [sql for sql in statements if "COUNT(" in sql.upper()]
+
+
+@pytest.mark.parametrize(
+    ("query", "total", "counted"),
+    [
+        # A lookup before a write (userName eq): a short first page is the whole result.
+        ('filter=userName eq "u00007"', 1, False),
+        ('filter=userName eq "nobody"', 0, False),
+        # The last, short page at an offset: its rows end the result.
+        ("startIndex=21&count=10", 25, False),
+        # A full page or a page past the end cannot tell the total: COUNT.
+        ("startIndex=1&count=10", 25, True),
+        ("startIndex=40&count=10", 25, True),
+        ("count=0", 25, True),
+    ],
+)
+def test_total_results_without_count_when_the_page_tells_it(
+    scim: ScimClient, query: str, total: int, counted: bool
+) -> None:
+    """RFC 7644 section 3.4.2: totalResults is exact; a short page that reaches the end knows it."""
+    _users(25)
+    _get(scim, "/ServiceProviderConfig")
+    with _sql() as statements:
+        body = _get(scim, f"/Users?{query}")
+    assert body["totalResults"] == total
+    assert bool(_counts(statements)) is counted
+
+
+def test_cursor_first_page_holding_everything_is_not_counted(scim: ScimClient) -> None:
+    """RFC 9865 section 2: a first page with no nextCursor holds the whole result."""
+    _users(5)
+    _get(scim, "/ServiceProviderConfig")
+    with _sql() as statements:
+        body = _get(scim, "/Users?cursor=&count=10")
+    assert body["totalResults"] == 5 and "nextCursor" not in body
+    assert _counts(statements) == []
+    with _sql() as statements:
+        body = _get(scim, "/Users?cursor=&count=2")
+    assert body["totalResults"] == 5 and body["nextCursor"]
+    assert len(_counts(statements)) == 1
