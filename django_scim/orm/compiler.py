@@ -40,6 +40,7 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, TypeAlias
 
+from django.db import connections, router
 from django.db.models import BooleanField, Exists, F, OuterRef, Q
 from django.db.models.expressions import RawSQL
 
@@ -49,6 +50,7 @@ from ..core.filter import And, Compare, CompValue, Filter, FilterVisitor, Not, O
 from ..core.filter.evaluate import _comparator, parse_datetime
 from ..core.paths import AttrPath
 from ..core.schema import Attribute
+from . import trigram
 
 if TYPE_CHECKING:
     from django.db.backends.base.base import BaseDatabaseWrapper
@@ -584,6 +586,24 @@ class _ExistsElement(_Node):
         return sql, params + length_params + synthetic_params
 
 
+@dataclass(eq=False)
+class _LowerLike(_Node):
+    """``LOWER(text) LIKE LOWER(pattern)`` over a text column or the JSON text at ``json_keys``
+    in one: the form of the trigram prefilter (:mod:`django_scim.orm.trigram`, PostgreSQL only)."""
+
+    lookup: str
+    pattern: str
+    json_keys: tuple[str, ...] = ()
+
+    def columns(self) -> Iterator[str]:
+        yield self.lookup
+
+    def render(self, ctx: _Ctx) -> Sql:
+        column = ctx.columns[self.lookup]
+        text = trigram.json_text(column, self.json_keys) if self.json_keys else column
+        return f"(LOWER({text}) LIKE LOWER({ctx.param()}))", [self.pattern]
+
+
 class _SqlPredicate(RawSQL):
     """A Django boolean expression rendering a :class:`_Node` for the connection's vendor.
 
@@ -690,7 +710,32 @@ class QCompiler(FilterVisitor[Q]):
         return self._emit(self._present(self.resolve(node.path)))
 
     def visit_compare(self, node: Compare) -> Q:
-        return self._emit(self._compare(self.resolve(node.path), node.op, node.value))
+        target = self.resolve(node.path)
+        leaf = self._emit(self._compare(target, node.op, node.value))
+        prefilter = None if self._negated else self._substring_prefilter(target, node.op, node.value)
+        return leaf if prefilter is None else prefilter & leaf
+
+    def _substring_prefilter(self, target: Target, op: str, value: CompValue) -> Q | None:
+        """PostgreSQL: candidates for ``co``/``sw``/``ew`` on a multi-valued attribute in the
+        JSON document, found through trigram indexes (see :mod:`django_scim.orm.trigram`)."""
+        if not (target.elements and op in trigram.SUBSTRING_OPERATORS and trigram.usable_text(value)):
+            return None
+        if target.mirror is not None and (target.sub or "value") != "value":
+            # The element synthesised from the mirror has a type and primary of its own.
+            return None
+        model = self.adapter.get_model()
+        if connections[router.db_for_read(model)].vendor != "postgresql":
+            return None
+        assert isinstance(value, str)
+        pattern = trigram.like_pattern(value)
+        companion = self.adapter.get_companion_model()
+        candidates = companion.objects.filter(
+            _SqlPredicate(_LowerLike("attributes", pattern, target.json_keys))
+        ).values("resource_id")
+        if target.mirror is not None:
+            mirrored = model._default_manager.filter(_SqlPredicate(_LowerLike(target.mirror, pattern)))
+            candidates = candidates.union(mirrored.values("pk"), all=True)
+        return Q(pk__in=candidates)
 
     def visit_value_path(self, node: ValuePath) -> Q:
         target = self.resolve(node.path)
