@@ -576,6 +576,9 @@ def project(
     Objects of undeclared extensions are returned like ``default`` attributes. Names that are
     malformed or name nothing are ignored. When both lists are given, both apply. ``schemas``
     keeps the core URN and the URNs of the extensions left in the result.
+
+    The result shares the values it keeps whole with ``document`` (the views project a document
+    rendered for that one response); copy it before changing either.
     """
     core = resource_type.schema
     declared = {ext.schema.id.lower(): ext.schema for ext in resource_type.extensions}
@@ -591,7 +594,7 @@ def project(
         lowered = key.lower()
         if lowered == "schemas":
             # RFC 7643 section 3: every representation carries "schemas".
-            out[key] = _copy_json(value)
+            out[key] = value
         elif lowered in containers and isinstance(value, Mapping):
             schema = declared.get(lowered)
             kept_values: dict[str, Any] = {}
@@ -736,7 +739,11 @@ def _project_value(
     ``named`` is the set of sub-attributes the ``attributes`` list names, or ``None`` when the
     attribute is returned as a whole (its ``default`` and ``always`` sub-attributes).
     """
-    if named is None and not excluded and (attr is None or attr.returned_whole):
+    if (
+        named is None
+        and (attr is None or attr.returned_whole)
+        and not any(c == container and a == name for c, a, _sub in excluded)
+    ):
         # Nothing below can be dropped but empty objects: the same result without the checks.
         return _whole_value(value)
     if isinstance(value, list):
@@ -744,7 +751,7 @@ def _project_value(
         items = [item for item in items if item is not _MISSING]
         return items if items else _MISSING
     if not isinstance(value, Mapping):
-        return _copy_json(value)
+        return value
     out: dict[str, Any] = {}
     for key, item in value.items():
         sub = attr.sub_attribute(key) if attr is not None and attr.is_complex else None
@@ -759,18 +766,18 @@ def _project_value(
                 continue
             if named is not None and lowered not in named:
                 continue
-        out[key] = _copy_json(item)
+        out[key] = item
     return out if out else _MISSING
 
 
 def _whole_value(value: Any) -> Any:
-    """:func:`_project_value` of a value returned whole: a copy without empty objects."""
+    """:func:`_project_value` of a value returned whole: the value, without empty objects."""
     if isinstance(value, list):
         items = [item for item in map(_whole_value, value) if item is not _MISSING]
         return items if items else _MISSING
-    if isinstance(value, Mapping):
-        return {key: _copy_json(item) for key, item in value.items()} or _MISSING
-    return _copy_json(value)
+    if isinstance(value, Mapping) and not value:
+        return _MISSING
+    return value
 
 
 # --- find_attribute ------------------------------------------------------------------------
