@@ -270,3 +270,25 @@ def test_cursor_first_page_holding_everything_is_not_counted(scim: ScimClient) -
         body = _get(scim, "/Users?cursor=&count=2")
     assert body["totalResults"] == 5 and body["nextCursor"]
     assert len(_counts(statements)) == 1
+
+
+def test_index_page_skips_rows_on_keys_alone(scim: ScimClient) -> None:
+    """RFC 7644 section 3.4.2.4: startIndex skips rows; the database skips them without reading
+    the companions (the OFFSET is in a subquery of primary keys), and the order is unchanged."""
+    users = _users(30)
+    for i, user in enumerate(users):
+        user.last_name = f"n{i % 4}"  # ties: the primary key decides between them
+        user.save(update_fields=["last_name"])
+    _get(scim, "/ServiceProviderConfig")
+    order = "sortBy=name.familyName&sortOrder=descending"
+    whole = _get(scim, f"/Users?count=30&{order}")["Resources"]
+    pages = []
+    for start in (1, 11, 21):
+        with _sql() as statements:
+            body = _get(scim, f"/Users?startIndex={start}&count=10&{order}")
+        pages += body["Resources"]
+        if start > 1:
+            (page_sql,) = [sql for sql in statements if "OFFSET" in sql]
+            keys = page_sql.split(" IN (SELECT ", 1)[1].split("OFFSET", 1)[0]
+            assert ScimUser._meta.db_table not in keys
+    assert [u["id"] for u in pages] == [u["id"] for u in whole]
