@@ -13,7 +13,8 @@ One command runs it all (see ``benchmarks/README.md``):
 4. prints a table per size and a ratio summary, and writes JSON to ``benchmarks/results/``.
 
 Every scenario is compared with the baseline, a bare DRF view doing one primary-key lookup on the
-same gunicorn and database, measured at the start and at the end of each size. A scenario the
+same gunicorn and database, measured at the start and at the end of each size and after every
+scenario: a scenario's ratio is to the mean of the baselines just before and just after it. A scenario the
 server does not support yet (cursor paging not advertised, PATCH answering 501, no ``/Bulk``, a
 filter answering 400/501) is reported as ``n/a`` with the reason, not as a failure.
 
@@ -289,6 +290,8 @@ class ScenarioResult:
     response_bytes: int | None = None
     client_cpu: float | None = None
     ratio: float | None = None
+    #: The baseline this scenario's ratio is to: the mean of the ones measured around it.
+    baseline_rps: float | None = None
 
 
 def _q(value: str) -> str:
@@ -617,7 +620,7 @@ def run_size(
     warmup: float,
     concurrency: int,
     only: set[str] | None,
-    closing_baseline: bool = True,
+    bracket: float = 0.0,
 ) -> dict[str, Any]:
     """Seed ``users`` users, serve them, measure every scenario; the JSON section of this size."""
     from benchmarks.seed import seed
@@ -640,31 +643,52 @@ def run_size(
             headers={"Authorization": f"Bearer {seeded.token}", "Content-Type": MEDIA_TYPE},
             counter=ctx.counter,
         )
-        plan: list[tuple[str, str, Builder]] = [
-            ("baseline", "baseline: bare DRF view, GET by pk (start)", _baseline),
-            *((n, t, b) for n, t, b in _scenarios() if only is None or n in only),
-        ]
-        if closing_baseline:
-            # Measured again at the end: the drift between the two shows how noisy the machine was.
-            plan.append(("baseline_end", "baseline: bare DRF view, GET by pk (end)", _baseline))
-        for name, title, builder in plan:
+        start_title = "baseline: bare DRF view, GET by pk (start)"
+        baseline = build_scenario("baseline", start_title, _baseline, ctx, probe)
+        results.append(
+            measure(baseline, ctx, probe, load, duration=duration, warmup=warmup, concurrency=concurrency)
+        )
+        _say(f"N = {users}: {'baseline':<22} {_describe(results[-1])}")
+        brackets: list[float] = [results[-1].rps or 0.0]
+        for name, title, builder in _scenarios():
+            if only is not None and name not in only:
+                continue
             scenario = build_scenario(name, title, builder, ctx, probe)
             result = measure(
                 scenario, ctx, probe, load, duration=duration, warmup=warmup, concurrency=concurrency
             )
+            if bracket and result.rps is not None:
+                # The baseline again right after each scenario: its ratio is to the mean of the
+                # baselines measured just before and just after it, so a machine that slows down
+                # or speeds up mid-run (shared CPUs) moves both sides of the ratio alike.
+                after = measure(
+                    baseline, ctx, probe, load, duration=bracket, warmup=0.0, concurrency=concurrency
+                )
+                brackets.append(after.rps or 0.0)
+                result.baseline_rps = (brackets[-2] + brackets[-1]) / 2
             _say(f"N = {users}: {name:<22} {_describe(result)}")
             results.append(result)
+        if bracket:
+            closing = build_scenario(
+                "baseline_end", "baseline: bare DRF view, GET by pk (end)", _baseline, ctx, probe
+            )
+            results.append(
+                measure(closing, ctx, probe, load, duration=duration, warmup=0.0, concurrency=concurrency)
+            )
+            _say(f"N = {users}: {'baseline_end':<22} {_describe(results[-1])}")
         server_log = server.log_tail()
     baselines = [r.rps for r in results if r.name.startswith("baseline") and r.rps]
-    baseline = sum(baselines) / len(baselines) if baselines else None
+    mean_baseline = sum(baselines) / len(baselines) if baselines else None
     for result in results:
-        if result.rps is not None and baseline:
-            result.ratio = result.rps / baseline
+        reference = result.baseline_rps or mean_baseline
+        if result.rps is not None and reference:
+            result.ratio = result.rps / reference
     return {
         "users": users,
         "seed_seconds": round(seeded.seconds, 1),
-        "baseline_rps": baseline,
+        "baseline_rps": mean_baseline,
         "baseline_drift": (baselines[-1] / baselines[0] - 1) if len(baselines) == 2 else None,
+        "baseline_brackets": brackets,
         "scenarios": [asdict(r) for r in results],
         "server_log_tail": server_log,
     }
@@ -788,6 +812,13 @@ def parse_args(argv: Sequence[str]) -> argparse.Namespace:
     parser.add_argument("--warmup", type=float, default=2.0, help="unmeasured seconds before each scenario")
     parser.add_argument("--concurrency", type=int, default=8, help="requests in flight")
     parser.add_argument(
+        "--bracket",
+        type=float,
+        default=4.0,
+        help="seconds of baseline measured after each scenario (its ratio is to the baselines "
+        "around it); 0 compares every scenario with the mean of the start and end baselines",
+    )
+    parser.add_argument(
         "--smoke",
         action="store_true",
         help=f"N = {SMOKE_USERS}, {SMOKE_DURATION:g} s per scenario, no warm-up, {WORKERS} in flight: "
@@ -808,8 +839,8 @@ def parse_args(argv: Sequence[str]) -> argparse.Namespace:
         # request in flight per worker, so the tail after the deadline is at most one slow request.
         args.warmup = 0.0
         args.concurrency = min(args.concurrency, WORKERS)
-    if args.duration <= 0 or args.warmup < 0 or args.concurrency < 1:
-        parser.error("--duration must be > 0, --warmup >= 0 and --concurrency >= 1")
+    if args.duration <= 0 or args.warmup < 0 or args.concurrency < 1 or args.bracket < 0:
+        parser.error("--duration must be > 0, --warmup >= 0, --bracket >= 0 and --concurrency >= 1")
     try:
         args.size_list = [int(part.replace("_", "")) for part in args.sizes.split(",") if part.strip()]
     except ValueError:
@@ -855,7 +886,7 @@ def main(argv: Sequence[str]) -> int:
                     warmup=args.warmup,
                     concurrency=args.concurrency,
                     only=only,
-                    closing_baseline=not args.smoke,
+                    bracket=0.0 if args.smoke else args.bracket,
                 )
                 for n in args.size_list
             ]
