@@ -66,6 +66,10 @@ Precondition = Callable[[ScimCompanion], None]
 
 Keys = tuple[str, ...]
 
+#: Set on the instance :meth:`ResourceAdapter.create` returns: its render reads no relation the
+#: request did not write.
+_CREATED_MARK = "_scim_created"
+
 #: Common attributes (RFC 7643 section 3.1) and their companion fields, for filtering.
 _COMMON_LOOKUPS: dict[str, dict[str, str]] = {
     "id": {"": "id"},
@@ -152,6 +156,9 @@ class ResourceAdapter:
     #: Attributes backed by relations (e.g. Group ``members``): kept out of the JSONField and
     #: written by :meth:`save_relations`.
     relation_attributes: tuple[str, ...] = ()
+    #: While :meth:`_write` saves an update: the resource's document as stored before it, without
+    #: relations (``None`` otherwise), so :meth:`check_uniqueness` can skip unchanged values.
+    _stored_document: dict[str, Any] | None = None
 
     def __init__(self, request: HttpRequest | None = None, options: Mapping[str, Any] | None = None) -> None:
         self.request = request
@@ -342,19 +349,17 @@ class ResourceAdapter:
             raise NotFound(f"Resource {scim_id} not found.") from None
         queryset = self.get_queryset()
         if for_update:
-            queryset = queryset.select_for_update(of=("self",))
+            # The resource row and its companion row are locked together (the filter below makes
+            # the companion join an INNER JOIN). A writer that waited for the locks reads both
+            # rows as the holder committed them (READ COMMITTED re-reads the rows it locks), so
+            # concurrent PATCHes keep each other's JSON-stored attributes and two PUTs with one
+            # If-Match cannot both win. Version bumps from membership changes (bump_versions),
+            # which lock no resource row, wait for the companion's lock: the version read here
+            # stays current until commit, and the write increments it without reading it back.
+            queryset = queryset.select_for_update(of=("self", self.companion_accessor))
         obj = queryset.filter(**{f"{self.companion_accessor}__pk": key}).first()
         if obj is None:
             raise NotFound(f"Resource {scim_id} not found.")
-        if for_update:
-            # The lock is on the resource row only (the companion is on the nullable side of
-            # the join). A writer that waited for it read the companion (version, JSON
-            # attributes) before the lock holder committed: read it again, now that every
-            # other writer of this resource is serialised behind us. Without this, concurrent
-            # PATCHes lose JSON-stored attributes and two PUTs with one If-Match both win.
-            companion = self.companion(obj)
-            if companion is not None:
-                companion.refresh_from_db()
         return obj
 
     def _lock(self, scim_id: str, precondition: Precondition | None) -> tuple[models.Model, ScimCompanion]:
@@ -440,6 +445,10 @@ class ResourceAdapter:
         returned = scim_document.returned_attributes(
             self.resource_type, attributes=attributes, excluded_attributes=excluded_attributes
         )
+        if all(getattr(obj, _CREATED_MARK, False) for obj in objs):
+            # Just made by create(): in no relation but those its request wrote (a new user is in
+            # no group; User "groups" is readOnly, RFC 7643 section 4.1.2). Only those are read.
+            returned = returned & frozenset(self.relation_attributes)
         relations = self.load_relations(objs, returned)
         return [self._render(obj, relations) for obj in objs]
 
@@ -493,6 +502,7 @@ class ResourceAdapter:
             companion = self.get_companion_model()()
             self._write(obj, companion, document, created=True)
         self._send(signals.resource_created, obj, companion)
+        setattr(obj, _CREATED_MARK, True)
         return obj
 
     def replace(self, scim_id: str, data: object, precondition: Precondition | None = None) -> models.Model:
@@ -551,11 +561,10 @@ class ResourceAdapter:
                 companion.attributes = {**(companion.attributes or {}), "active": False}
         companion.deleted = True  # type: ignore[attr-defined]
         companion.last_modified = timezone.now()
-        companion.version = F("version") + 1  # type: ignore[assignment]
+        companion.version += 1  # the row is locked (get_object)
         companion.save()
-        companion.refresh_from_db(fields=["version"])
         if self._tracks_deactivation():
-            self._send_if_deactivated(obj, companion, before)
+            self._send_if_deactivated(obj, companion, before, self._render(obj, {}))
 
     def _write(
         self,
@@ -565,10 +574,40 @@ class ResourceAdapter:
         *,
         created: bool,
         relations: bool = True,
+        before: dict[str, Any] | None = None,
     ) -> list[str]:
-        """Save ``document``; the names of the attributes that changed (``[]`` for a creation)."""
-        # The state before (without relations: no query), for ``changed`` and _send_if_deactivated.
-        before = self._render(obj, {}) if not created else None
+        """Save ``document``; the names of the attributes that changed (``[]`` for a creation).
+
+        ``before`` is the stored document without relations (``_render(obj, {})``), when the
+        caller has rendered it already.
+        """
+        # The state before (without relations: no query), for ``changed``, the uniqueness check
+        # and _send_if_deactivated.
+        if not created and before is None:
+            before = self._render(obj, {})
+        self._stored_document = before
+        try:
+            return self._write_document(
+                obj, companion, document, before, created=created, relations=relations
+            )
+        finally:
+            self._stored_document = None
+
+    def _write_document(
+        self,
+        obj: models.Model,
+        companion: ScimCompanion,
+        document: dict[str, Any],
+        before: dict[str, Any] | None,
+        *,
+        created: bool,
+        relations: bool,
+    ) -> list[str]:
+        """:meth:`_write`, with :attr:`_stored_document` set to ``before``."""
+        # Compared with the row after the write: an update that leaves every column as it was (a
+        # membership PATCH of a group, a PATCH of JSON-stored attributes) does not UPDATE it,
+        # unless the model keeps an auto_now timestamp of its saves.
+        stored_fields = None if created or _stamps_saves(obj) else _field_values(obj)
         context = WriteContext()
         remainder = copy.deepcopy(document)
         for key in ("schemas", "id", "meta", "externalId"):
@@ -585,7 +624,7 @@ class ResourceAdapter:
         self.validate_instance(obj, written)
         self.check_uniqueness(obj, document)
         self.pre_save(obj, document, created=created)
-        self._save(obj, context)
+        self._save(obj, context, save_obj=stored_fields is None or _field_values(obj) != stored_fields)
         companion.resource = obj  # type: ignore[attr-defined]
         companion.external_id = document.get("externalId")
         companion.attributes = remainder
@@ -594,12 +633,8 @@ class ResourceAdapter:
             companion.created = companion.last_modified
             companion.tenant_id = self.tenant
         else:
-            companion.version = F("version") + 1  # type: ignore[assignment]
+            companion.version += 1  # the row is locked (get_object)
         companion.save()
-        if not created:
-            # Read back the F() increment; a new row has the default version already (one query
-            # less per creation, which /Bulk multiplies by a thousand).
-            companion.refresh_from_db(fields=["version"])
         setattr(obj, self.companion_accessor, companion)
         relations_changed = False
         if relations:
@@ -609,11 +644,14 @@ class ResourceAdapter:
         self.post_save(obj, document, created=created)
         if before is None:
             return []
-        changed = _changed_attributes(before, self._render(obj, {}))
+        # Read back through the attribute map rather than trusting the request document: a PUT
+        # without "active" leaves is_active at its model default, and that decides.
+        after = self._render(obj, {})
+        changed = _changed_attributes(before, after)
         if relations_changed:
             changed = sorted({*changed, *self.relation_attributes})
         if self._tracks_deactivation():
-            self._send_if_deactivated(obj, companion, before)
+            self._send_if_deactivated(obj, companion, before, after)
         return changed
 
     def validate_instance(self, obj: models.Model, fields: Sequence[str]) -> None:
@@ -631,15 +669,20 @@ class ResourceAdapter:
         """RFC 7643 section 2.2 ``uniqueness``: mapped unique attributes (userName) -> 409.
 
         Case-insensitive attributes compare case-insensitively, so ``Bjensen`` and ``bjensen``
-        are one user name. The database constraint still decides races (see :meth:`_save`).
+        are one user name. A value an update leaves as it was stored (in any case, where case
+        does not matter) is not checked: the write adds no clash. The database constraint still
+        decides races (see :meth:`_save`).
         """
         model = self.get_model()
+        stored = self._stored_document or {}
         for path, keys, mapping in self.get_attribute_map():
             attr = self.find_attribute(path)
             if attr is None or attr.uniqueness is UniquenessRule.NONE or mapping.lookup is None:
                 continue
             value = _get(document, keys)
             if value is MISSING or value in (None, ""):
+                continue
+            if _same_value(_get(stored, keys), value, case_exact=attr.case_exact):
                 continue
             if attr.case_exact:
                 condition = Q(**{mapping.lookup: value})
@@ -654,12 +697,14 @@ class ResourceAdapter:
             if clash.exists():
                 raise Uniqueness(f"{attr.name} {value!r} is already in use.")
 
-    def _save(self, obj: models.Model, context: WriteContext) -> None:
+    def _save(self, obj: models.Model, context: WriteContext, *, save_obj: bool = True) -> None:
+        # No savepoint of its own: every write runs in the adapter's transaction, which the
+        # translated error leaves, so the failed statement and everything before it roll back.
         try:
-            with transaction.atomic():
+            if save_obj:
                 obj.save()
-                for related in context.related:
-                    related.save()
+            for related in context.related:
+                related.save()
         except IntegrityError as exc:
             if "unique" in str(exc).lower() or "duplicate" in str(exc).lower():
                 raise Uniqueness("A resource with these unique values already exists.") from exc
@@ -727,7 +772,7 @@ class ResourceAdapter:
             if changed:
                 if not on_document:
                     document = self.normalize(current, existing=current)
-                names = self._write(obj, companion, document, created=False, relations=False)
+                names = self._write(obj, companion, document, created=False, relations=False, before=current)
                 if relations_changed:
                     touched = {(op.target.name or "").lower() for op in on_relations}
                     names = sorted({*names, *(n for n in self.relation_attributes if n.lower() in touched)})
@@ -787,11 +832,9 @@ class ResourceAdapter:
         return self.resource_type.schema.id == USER_SCHEMA
 
     def _send_if_deactivated(
-        self, obj: models.Model, companion: ScimCompanion, before: dict[str, Any]
+        self, obj: models.Model, companion: ScimCompanion, before: dict[str, Any], after: dict[str, Any]
     ) -> None:
-        # Read back through the attribute map rather than trusting the request document: a PUT
-        # without "active" leaves is_active at its model default, and that decides.
-        after = self._render(obj, {})
+        """``user_deactivated`` after commit when ``active`` went from true to false."""
         if before.get("active") is True and after.get("active") is False:
             changed = _changed_attributes(before, after)
             self._send(signals.user_deactivated, obj, companion, changed=changed)
@@ -1001,6 +1044,23 @@ class ResourceAdapter:
                         f"attribute_map[{path!r}]: {model.__name__} has no field {mapping.lookup!r}: {exc}"
                     )
         return problems
+
+
+def _field_values(obj: models.Model) -> dict[str, Any]:
+    """The loaded column values of ``obj`` (deferred ones are left out, not read)."""
+    return {field.attname: obj.__dict__.get(field.attname, MISSING) for field in obj._meta.concrete_fields}
+
+
+def _stamps_saves(obj: models.Model) -> bool:
+    """Whether saving ``obj`` sets a timestamp (a field with ``auto_now``)."""
+    return any(getattr(field, "auto_now", False) for field in obj._meta.concrete_fields)
+
+
+def _same_value(stored: Any, value: Any, *, case_exact: bool) -> bool:
+    """Whether ``value`` is ``stored``; strings of a case-insensitive attribute in any case."""
+    if not case_exact and isinstance(stored, str) and isinstance(value, str):
+        return stored.lower() == value.lower()
+    return bool(stored == value)
 
 
 def _changed_attributes(before: Mapping[str, Any], after: Mapping[str, Any]) -> list[str]:

@@ -177,16 +177,6 @@ class GroupAdapter(ResourceAdapter):
             removed=sorted(ids[pk] for pk in removed),
         )
 
-    def _write(self, obj: models.Model, companion: Any, document: dict[str, Any], **kwargs: Any) -> Any:
-        # The stored displayName before the write (no query: obj and its companion are loaded),
-        # so that check_uniqueness skips an unchanged name.
-        before = None if kwargs.get("created") else self._render(obj, {}).get("displayName")
-        self.__dict__["_display_name_before"] = before
-        try:
-            return super()._write(obj, companion, document, **kwargs)
-        finally:
-            self.__dict__.pop("_display_name_before", None)
-
     def check_uniqueness(self, obj: models.Model, document: Mapping[str, Any]) -> None:
         """The base checks, and ``displayName`` unique when ``SCIM["GROUP_DISPLAY_NAME_UNIQUE"]``.
 
@@ -201,7 +191,7 @@ class GroupAdapter(ResourceAdapter):
         if not scim_settings.GROUP_DISPLAY_NAME_UNIQUE:
             return
         name = document.get("displayName")
-        if not isinstance(name, str) or not name or name == self.__dict__.get("_display_name_before"):
+        if not isinstance(name, str) or not name or name == (self._stored_document or {}).get("displayName"):
             # Unchanged (a membership PATCH): no query, so membership changes keep their cost.
             return
         try:

@@ -69,8 +69,12 @@ def record(view: Any, request: Request, response: HttpResponseBase, started: flo
 
 def _save(alias: str, fields: dict[str, Any]) -> None:
     try:
-        # A savepoint when some transaction is open, so a failed insert cannot poison it.
-        with transaction.atomic(using=alias):
+        if connections[alias].in_atomic_block:
+            # A savepoint, so that a failed insert cannot poison the open transaction.
+            with transaction.atomic(using=alias):
+                ProvisioningLog.objects.using(alias).create(**fields)
+        else:
+            # Autocommit: the one INSERT commits on its own, without BEGIN and COMMIT round trips.
             ProvisioningLog.objects.using(alias).create(**fields)
     except Exception:
         logger.exception("Could not write a provisioning log entry")
