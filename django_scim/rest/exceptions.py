@@ -11,7 +11,7 @@ import logging
 from typing import Any
 
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
-from django.db import DataError
+from django.db import DataError, OperationalError
 from django.http import Http404
 from rest_framework import exceptions as drf
 from rest_framework.response import Response
@@ -22,6 +22,10 @@ from ..core.constants import MEDIA_TYPE
 
 logger = logging.getLogger("django_scim")
 
+#: PostgreSQL's deadlock_detected, serialization_failure and lock_not_available: two requests
+#: changed the same rows at the same moment and the database aborted this one.
+CONCURRENCY_SQLSTATES = frozenset({"40P01", "40001", "55P03"})
+
 
 def _translate(exc: Exception) -> errors.ScimError:
     if isinstance(exc, errors.ScimError):
@@ -30,6 +34,14 @@ def _translate(exc: Exception) -> errors.ScimError:
         # A value the database cannot hold (NUL in free-form JSON on PostgreSQL, an integer out
         # of range): the client's data, not a server fault. The transaction is rolled back below.
         return errors.InvalidValue("A value cannot be stored by this server's database.")
+    if (
+        isinstance(exc, OperationalError)
+        and getattr(exc.__cause__, "sqlstate", None) in CONCURRENCY_SQLSTATES
+    ):
+        # A write raced another on the same rows (deleting a user while a group PATCH adds it):
+        # RFC 7644 section 3.12's 409 for a state that changed under the request; nothing was
+        # written, and the same request sent again succeeds or fails on the state it then finds.
+        return errors.Conflict("Another request changed this resource at the same moment; send it again.")
     if isinstance(exc, Http404):
         return errors.NotFound()
     if isinstance(exc, DjangoPermissionDenied):

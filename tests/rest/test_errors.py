@@ -112,6 +112,54 @@ def test_unexpected_errors_are_scim_500_bodies(scim: ScimClient, monkeypatch: py
     assert "boom" not in body["detail"]
 
 
+class _DatabaseError(Exception):
+    """Stands for a psycopg error: what Django's OperationalError wraps, with its SQLSTATE."""
+
+    def __init__(self, sqlstate: str) -> None:
+        super().__init__(sqlstate)
+        self.sqlstate = sqlstate
+
+
+@pytest.mark.parametrize("sqlstate", ["40P01", "40001", "55P03"])
+def test_a_write_aborted_by_a_concurrent_one_is_409(
+    scim: ScimClient, monkeypatch: pytest.MonkeyPatch, sqlstate: str
+) -> None:
+    """RFC 7644 section 3.12: 409 when the resource changed under the request (a deadlock or
+    serialization failure the database resolved by aborting this write); nothing is written."""
+    from django.db import OperationalError
+
+    from django_scim.adapters.users import UserAdapter
+
+    user = create_user(scim)
+    before = db_state()
+    original = UserAdapter.pre_save
+
+    def aborted(self: UserAdapter, *args: Any, **kwargs: Any) -> None:
+        original(self, *args, **kwargs)
+        raise OperationalError("aborted") from _DatabaseError(sqlstate)
+
+    monkeypatch.setattr(UserAdapter, "pre_save", aborted)
+    patch = {
+        "schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"],
+        "Operations": [{"op": "replace", "path": "displayName", "value": "Babs"}],
+    }
+    body = _assert_error(scim.scim("PATCH", f"/Users/{user['id']}", patch), 409)
+    assert "again" in body["detail"]
+    assert db_state() == before
+
+
+def test_other_operational_errors_stay_500(scim: ScimClient, monkeypatch: pytest.MonkeyPatch) -> None:
+    from django.db import OperationalError
+
+    from django_scim.adapters.users import UserAdapter
+
+    def down(*args: Any, **kwargs: Any) -> None:
+        raise OperationalError("server closed the connection") from _DatabaseError("08006")
+
+    monkeypatch.setattr(UserAdapter, "render_many", down)
+    _assert_error(scim.get_scim("/Users"), 500)
+
+
 json_values = st.recursive(
     st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=20),
     lambda children: (
