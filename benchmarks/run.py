@@ -739,19 +739,20 @@ def format_table(size: dict[str, Any]) -> str:
 
 
 def format_summary(sizes: list[dict[str, Any]]) -> str:
-    """Ratio to the baseline per scenario across sizes, and the req/s change from first to last size."""
+    """Ratio to the baseline per scenario across sizes, and its change from the first to the last
+    size (a change of the ratio, not of req/s: the machine's own drift between sizes cancels)."""
     names = [s["name"] for s in sizes[0]["scenarios"]]
     header = ["scenario", *(f"ratio N={size['users']:,}" for size in sizes)]
     if len(sizes) > 1:
-        header.append("req/s change")
+        header.append("ratio change")
     rows = [header]
     for name in names:
         found = [next((s for s in size["scenarios"] if s["name"] == name), None) for size in sizes]
         row = [name, *(_fmt(s["ratio"] if s else None, ".3f") for s in found)]
         if len(sizes) > 1:
             first, last = found[0], found[-1]
-            if first and last and first["rps"] and last["rps"]:
-                row.append(f"{(last['rps'] / first['rps'] - 1) * 100:+.0f}%")
+            if first and last and first["ratio"] and last["ratio"]:
+                row.append(f"{(last['ratio'] / first['ratio'] - 1) * 100:+.0f}%")
             else:
                 row.append("n/a")
         rows.append(row)
