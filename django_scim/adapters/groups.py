@@ -18,7 +18,7 @@ from ..core.errors import Mutability as MutabilityError
 from ..core.filter import Compare, Filter, Or, matches_element
 from ..orm.compiler import RelationLookup
 from ..orm.mapping import AttributeMapping, Field
-from .base import ResourceAdapter
+from .base import ResourceAdapter, with_id_text
 from .registry import get_adapter
 
 
@@ -78,13 +78,15 @@ class GroupAdapter(ResourceAdapter):
         members = self.member_adapter()
         link = self.member_query_name()
         # Scoped to the tenant: another tenant's member (linked outside SCIM) is not listed.
-        rows = list(
+        queryset, scim_id = with_id_text(
             members.scoped(
                 members.get_model()._default_manager.filter(**{f"{link}__in": [o.pk for o in objs]})
-            )
-            .order_by(f"{link}__pk", "pk")
-            .values_list(
-                f"{link}__pk", "pk", members.display_field or "pk", f"{members.companion_accessor}__id"
+            ),
+            f"{members.companion_accessor}__id",
+        )
+        rows = list(
+            queryset.order_by(f"{link}__pk", "pk").values_list(
+                f"{link}__pk", "pk", members.display_field or "pk", scim_id
             )
         )
         ids = {row[1]: str(row[3]) for row in rows if row[3] is not None}

@@ -23,7 +23,7 @@ from ..core.errors import Uniqueness
 from ..models import ScimCompanion
 from ..orm.compiler import RelationLookup
 from ..orm.mapping import AttributeMapping, Field, Password, PrimaryValue
-from .base import ResourceAdapter
+from .base import ResourceAdapter, with_id_text
 from .registry import get_adapter, is_served
 
 logger = logging.getLogger(__name__)
@@ -100,12 +100,14 @@ class UserAdapter(ResourceAdapter):
         groups = get_adapter(self.group_resource_type, self.request)
         relation = groups.members_relation  # type: ignore[attr-defined]
         # Scoped to the tenant: another tenant's group (linked outside SCIM) is not listed.
-        rows = list(
+        queryset, scim_id = with_id_text(
             groups.scoped(
                 groups.get_model()._default_manager.filter(**{f"{relation}__in": [o.pk for o in objs]})
-            )
-            .order_by("pk")
-            .values_list(relation, "pk", groups.display_field, f"{groups.companion_accessor}__id")  # type: ignore[misc]
+            ),
+            f"{groups.companion_accessor}__id",
+        )
+        rows = list(
+            queryset.order_by("pk").values_list(relation, "pk", groups.display_field, scim_id)  # type: ignore[misc]
         )
         # Group ids come with the rows (one query); only groups made outside SCIM need more.
         ids = {row[1]: str(row[3]) for row in rows if row[3] is not None}
