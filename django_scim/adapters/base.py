@@ -9,7 +9,6 @@ the same name: ``MODEL``, ``COMPANION_MODEL``, ``ATTRIBUTE_MAP``...).
 
 from __future__ import annotations
 
-import copy
 import uuid
 from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, ClassVar
@@ -457,7 +456,7 @@ class ResourceAdapter:
         companion = self.companion(obj)
         assert companion is not None
         rt = self.resource_type
-        body: dict[str, Any] = copy.deepcopy(companion.attributes) if companion.attributes else {}
+        body: dict[str, Any] = scim_document.copy_json(companion.attributes) if companion.attributes else {}
         for _path, keys, mapping in self.get_attribute_map():
             _put(body, keys, mapping.read(obj, _get(body, keys)))
         for attr, values in relations.items():
@@ -610,7 +609,7 @@ class ResourceAdapter:
         # unless the model keeps an auto_now timestamp of its saves.
         stored_fields = None if created or _stamps_saves(obj) else _field_values(obj)
         context = WriteContext()
-        remainder = copy.deepcopy(document)
+        remainder = scim_document.copy_json(document)
         for key in ("schemas", "id", "meta", "externalId"):
             remainder.pop(key, None)
         written: list[str] = []

@@ -263,7 +263,7 @@ def _add_undeclared(undeclared: dict[str, dict[str, Any]], key: str, value: obje
     for name, item in values.items():
         if _get_ci_key(merged, name) is not None:
             raise InvalidValue(f"The attribute {_shown(urn + ':' + name)} is given more than once.")
-        merged[name] = _copy_json(item)
+        merged[name] = copy_json(item)
 
 
 def _object(
@@ -297,7 +297,7 @@ def _object(
             # the input value(s) MUST match". An omitted (or null) value keeps the stored one, so
             # a PUT that leaves it out does not clear it.
             if value is _MISSING:
-                value = _copy_json(old_value)
+                value = copy_json(old_value)
             elif not _same(attr, value, old_value):
                 raise MutabilityError(f"The attribute {_shown(path)} is immutable and already has a value.")
         if value is not _MISSING:
@@ -834,7 +834,7 @@ def _get_ci(mapping: Mapping[str, Any] | None, name: str) -> Any:
     return None if key is None else mapping[key]
 
 
-def _copy_json(value: Any) -> Any:
+def copy_json(value: Any) -> Any:
     """A deep copy of a JSON value, without recursion (bodies may nest deeply)."""
     if not isinstance(value, dict | list):
         return value

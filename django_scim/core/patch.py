@@ -50,7 +50,7 @@ from dataclasses import dataclass, field
 from typing import Any, Final
 
 from .constants import PATCH_OP, AttributeType, Mutability
-from .document import _copy_json, _get_ci_key, normalize
+from .document import _get_ci_key, copy_json, normalize
 from .errors import InvalidFilter, InvalidPath, InvalidSyntax, InvalidValue, NoTarget
 from .errors import Mutability as MutabilityError
 from .filter import And, Compare, Filter, matches_element
@@ -496,7 +496,7 @@ def apply_operations(
     ``schemas`` is updated to list the extensions present afterwards (RFC 7643 section 3).
     """
     options = options or PatchOptions()
-    doc = _copy_json(dict(document))
+    doc = copy_json(dict(document))
     for operation in operations:
         _Applier(doc, operation, options).apply()
     core = resource_type.schema.id
@@ -585,13 +585,13 @@ class _Applier:
             # Simple multi-valued attributes (no sub-attributes): add appends new values.
             items = value if isinstance(value, list) else [value]
             if op == "replace":
-                _set(holder, key, _copy_json(items) if value is not None else None)
+                _set(holder, key, copy_json(items) if value is not None else None)
                 return
             current = holder.get(key)
             current = list(current) if isinstance(current, list) else []
             for item in items:
                 if item is not None and not any(_equal(attr, item, old) for old in current):
-                    current.append(_copy_json(item))
+                    current.append(copy_json(item))
             _set(holder, key, current)
             return
         if attr is not None and attr.is_complex:
@@ -606,15 +606,15 @@ class _Applier:
             # RFC 7644 sections 3.5.2.1 and 3.5.2.3: sub-attributes not given are left unchanged.
             merged = dict(current) if isinstance(current, dict) else {}
             for sub_key, sub_value in value.items():
-                _set(merged, _get_ci_key(merged, sub_key) or sub_key, _copy_json(sub_value))
+                _set(merged, _get_ci_key(merged, sub_key) or sub_key, copy_json(sub_value))
             _set(holder, key, merged or None)
             return
         if attr is None and isinstance(value, dict) and isinstance(holder.get(key), dict) and op == "add":
-            holder[key] = {**holder[key], **_copy_json(value)}
+            holder[key] = {**holder[key], **copy_json(value)}
             return
         # RFC 7644 section 3.5.2.1: "If the target location specifies a single-valued attribute,
         # the existing value is replaced."
-        _set(holder, key, _copy_json(value))
+        _set(holder, key, copy_json(value))
 
     def unwrap(self, value: Any, attr: Attribute) -> Any:
         if isinstance(value, list) and len(value) == 1 and isinstance(value[0], dict):
@@ -641,7 +641,7 @@ class _Applier:
                 del holder[key]
             return
         merged = dict(current) if isinstance(current, dict) else {}
-        _set(merged, _get_ci_key(merged, sub_name) or sub_name, _copy_json(self.operation.value))
+        _set(merged, _get_ci_key(merged, sub_name) or sub_name, copy_json(self.operation.value))
         _set(holder, key, merged or None)
 
     # -- multi-valued complex attributes -----------------------------------------------------
@@ -663,7 +663,7 @@ class _Applier:
             items = self.items(value, attr)
             if op == "replace":
                 # RFC 7644 section 3.5.2.3: "the attribute and all values are replaced".
-                elements = [_copy_json(item) for item in items]
+                elements = [copy_json(item) for item in items]
                 self.touched.extend(elements)
             else:
                 for item in items:
@@ -703,12 +703,12 @@ class _Applier:
                 raise self.fail_no_target()
             element = dict(seed)
             if target.sub_name is not None:
-                element[target.sub_name] = _copy_json(value)
+                element[target.sub_name] = copy_json(value)
             else:
                 merged = self.unwrap(value, attr)
                 if not isinstance(merged, dict):
                     raise InvalidValue(f"The value for {_shown(self.operation.path)} must be a JSON object.")
-                element.update(_copy_json(merged))
+                element.update(copy_json(merged))
             elements.append(element)
             self.touched.append(element)
             self.store(holder, key, elements, attr)
@@ -716,7 +716,7 @@ class _Applier:
         for element in matched:
             if target.sub_name is not None:
                 self.check_immutable_sub(element, value)
-                _set(element, _get_ci_key(element, target.sub_name) or target.sub_name, _copy_json(value))
+                _set(element, _get_ci_key(element, target.sub_name) or target.sub_name, copy_json(value))
                 self.touched.append(element)
                 continue
             new = self.unwrap(value, attr)
@@ -726,7 +726,7 @@ class _Applier:
                 # RFC 7644 section 3.5.2.3: "all matching record values SHALL be replaced".
                 element.clear()
             for sub_key, sub_value in new.items():
-                _set(element, _get_ci_key(element, sub_key) or sub_key, _copy_json(sub_value))
+                _set(element, _get_ci_key(element, sub_key) or sub_key, copy_json(sub_value))
             self.touched.append(element)
         self.store(holder, key, [e for e in elements if e != {}], attr)
 
@@ -755,7 +755,7 @@ class _Applier:
                     _set(element, _get_ci_key(element, "primary") or "primary", item[primary])
                     self.touched.append(element)
                 return
-        copy = _copy_json(item)
+        copy = copy_json(item)
         elements.append(copy)
         self.touched.append(copy)
 
@@ -894,7 +894,7 @@ def apply_patch(
     for key, value in document.items():
         attr = resource_type.schema.attribute(key) or COMMON_ATTRIBUTE_INDEX.get(key.lower())
         if attr is not None and attr.mutability is Mutability.READ_ONLY:
-            result[key] = _copy_json(value)
+            result[key] = copy_json(value)
     return result
 
 
