@@ -78,3 +78,26 @@ def test_unknown_option_is_a_configuration_error(scim: ScimClient) -> None:
 
     with pytest.raises(ImproperlyConfigured, match="NOT_AN_OPTION"):
         get_adapter("User")
+
+
+def test_a_request_builds_only_the_adapter_of_its_endpoint(
+    scim: ScimClient, monkeypatch: pytest.MonkeyPatch, settings: Any
+) -> None:
+    """Endpoints are found without building the adapters configured before them, and moving a
+    resource type to another endpoint (RFC 7643 section 6, ``endpoint``) is followed at once."""
+    assert scim.get_scim("/Groups").status_code == 200
+    built: list[str] = []
+    original = UserAdapter.__init__
+
+    def counting(self: UserAdapter, *args: Any, **kwargs: Any) -> None:
+        built.append(type(self).__name__)
+        original(self, *args, **kwargs)
+
+    monkeypatch.setattr(UserAdapter, "__init__", counting)
+    assert scim.get_scim("/Groups").status_code == 200
+    assert built == []
+    assert scim.get_scim("/Users").status_code == 200
+    assert built == ["UserAdapter"]
+    settings.SCIM = {"RESOURCE_TYPES": {"User": {"ENDPOINT": "People"}}}
+    assert scim.get_scim("/Users").status_code == 404
+    assert scim.get_scim("/People").status_code == 200

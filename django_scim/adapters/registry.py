@@ -45,11 +45,22 @@ def get_adapters(request: HttpRequest | None = None) -> list[ResourceAdapter]:
     return [get_adapter(name, request) for name in scim_settings.RESOURCE_TYPES]
 
 
+#: The resource type last found at each endpoint: a hint that spares building the adapters of
+#: the types configured before it on every request; checked on use, so never stale.
+_ENDPOINT_HINTS: dict[str, str] = {}
+
+
 def get_adapter_for_endpoint(endpoint: str, request: HttpRequest | None = None) -> ResourceAdapter:
     """The adapter serving ``/{endpoint}`` (``Users``); :class:`NotFound` for unknown endpoints."""
+    hint = _ENDPOINT_HINTS.get(endpoint)
+    if hint is not None and is_served(hint):
+        adapter = get_adapter(hint, request)
+        if adapter.endpoint == endpoint:
+            return adapter
     for name in scim_settings.RESOURCE_TYPES:
         adapter = get_adapter(name, request)
         if adapter.endpoint == endpoint:
+            _ENDPOINT_HINTS[endpoint] = name
             return adapter
     raise NotFound(f"No resource type is served at /{endpoint}.")
 
