@@ -21,26 +21,20 @@ a warning names it.
 
 from __future__ import annotations
 
-import hashlib
 import warnings
 from typing import Any
 
 from django.db import migrations, router
 
+from django_scim.orm import indexes
+
 #: (resource type, SCIM attribute) pairs whose ``eq`` lookups get an index.
 LOOKUPS = (("User", "userName"), ("Group", "displayName"))
-#: The longest identifier PostgreSQL keeps (NAMEDATALEN - 1); SQLite has no limit.
-MAX_NAME_LENGTH = 63
 
 
 def index_name(table: str, column: str, *, lower: bool) -> str:
     """The name of the lookup index on ``table.column`` (stable: tests and DROP use it)."""
-    suffix = "lower" if lower else "eq"
-    name = f"scim_{table}_{column}_{suffix}"
-    if len(name) > MAX_NAME_LENGTH:
-        digest = hashlib.md5(f"{table}.{column}".encode(), usedforsecurity=False).hexdigest()[:8]
-        name = f"scim_{table[:20]}_{column[:20]}_{digest}_{suffix}"
-    return name.lower()
+    return indexes.index_name(table, column, "lower" if lower else "eq")
 
 
 def lookup_indexes(alias: str) -> list[tuple[str, str, str, bool]]:

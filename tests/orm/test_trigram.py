@@ -112,7 +112,7 @@ def _indexes() -> dict[str, str]:
 @on_postgresql
 def test_migration_created_the_trigram_indexes() -> None:
     adapter = get_adapter("User")
-    expected = trigram.trigram_indexes(connection.alias, connection.ops.quote_name)
+    expected = trigram_migration.trigram_indexes(connection.alias, connection.ops.quote_name)
     tables = {index.table for index in expected}
     assert tables == {adapter.get_companion_model()._meta.db_table, adapter.get_model()._meta.db_table}
     found = _indexes()
@@ -142,7 +142,7 @@ def test_postgresql_plan_reads_candidates_through_both_indexes(scim: ScimClient)
         cursor.execute("SET LOCAL enable_seqscan = off")
         cursor.execute("EXPLAIN " + sql, params)
         plan = "\n".join(row[0] for row in cursor.fetchall())
-    for index in trigram.trigram_indexes(connection.alias, connection.ops.quote_name):
+    for index in trigram_migration.trigram_indexes(connection.alias, connection.ops.quote_name):
         assert index.name in plan, plan
     assert _names(scim, 'emails.value co "1234"') == ["u1234"]
 
@@ -150,7 +150,9 @@ def test_postgresql_plan_reads_candidates_through_both_indexes(scim: ScimClient)
 @on_postgresql
 @pytest.mark.django_db(transaction=True)
 def test_trigram_migration_is_reversible_and_idempotent() -> None:
-    names = {index.name for index in trigram.trigram_indexes(connection.alias, connection.ops.quote_name)}
+    names = {
+        index.name for index in trigram_migration.trigram_indexes(connection.alias, connection.ops.quote_name)
+    }
     with connection.schema_editor() as editor:
         trigram_migration.drop_indexes(None, editor)
         trigram_migration.drop_indexes(None, editor)
