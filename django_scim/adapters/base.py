@@ -20,7 +20,7 @@ from django.core.exceptions import (
     ObjectDoesNotExist,
     ValidationError,
 )
-from django.db import DataError, IntegrityError, connections, models, transaction
+from django.db import DataError, IntegrityError, connections, models, router, transaction
 from django.db.models import CharField, F, Q, QuerySet, Value
 from django.db.models.functions import Cast, Lower
 from django.db.models.lookups import Exact
@@ -55,6 +55,7 @@ from ..models import ScimCompanion, ScimToken
 from ..orm.compiler import RelationLookup, Target, compile_filter
 from ..orm.mapping import MISSING, AttributeMapping, PrimaryValue, WriteContext, as_mapping
 from ..orm.sorting import SortKey, sort_key
+from ..orm.statements import values_rows
 from ..schemas import get_schema
 
 if TYPE_CHECKING:
@@ -68,6 +69,9 @@ Keys = tuple[str, ...]
 #: Set on the instance :meth:`ResourceAdapter.create` returns: its render reads no relation the
 #: request did not write.
 _CREATED_MARK = "_scim_created"
+
+#: The methods that shape every queryset of an adapter (see :attr:`ResourceAdapter.reuse_sql`).
+_QUERYSET_HOOKS = ("get_queryset", "exclude_deleted", "scoped", "scope_queryset")
 
 #: Common attributes (RFC 7643 section 3.1) and their companion fields, for filtering.
 _COMMON_LOOKUPS: dict[str, dict[str, str]] = {
@@ -346,6 +350,11 @@ class ResourceAdapter:
             key = uuid.UUID(scim_id)
         except (ValueError, TypeError, AttributeError):
             raise NotFound(f"Resource {scim_id} not found.") from None
+        if not for_update and self.reuses_sql():
+            found = self._fetch(key)
+            if found is None:
+                raise NotFound(f"Resource {scim_id} not found.")
+            return found
         queryset = self.get_queryset()
         if for_update:
             # The resource row and its companion row are locked together (the filter below makes
@@ -361,6 +370,44 @@ class ResourceAdapter:
         if obj is None:
             raise NotFound(f"Resource {scim_id} not found.")
         return obj
+
+    def _fetch(self, key: uuid.UUID) -> models.Model | None:
+        """:meth:`get_object` for reading, from SQL compiled once per connection and tenant.
+
+        One row of the model's and the companion's columns, made into the two instances as the
+        ORM makes them (``Model.from_db``), the companion set on the resource.
+        """
+        model, companion_model = self.get_model(), self.get_companion_model()
+        accessor = self.companion_accessor
+        own = [field.attname for field in model._meta.concrete_fields]
+        theirs = [field.attname for field in companion_model._meta.concrete_fields]
+
+        def build() -> QuerySet[Any]:
+            queryset = self.get_queryset().filter(**{f"{accessor}__pk": key}).order_by()
+            return queryset.values_list(*own, *(f"{accessor}__{name}" for name in theirs))[:1]
+
+        alias = router.db_for_read(model)
+        statement = ("object", type(self), model, companion_model, accessor, self.tenant, self.delete_mode())
+        rows = values_rows(alias, statement, build, [(companion_model._meta.pk, key)])
+        if not rows:
+            return None
+        obj = model.from_db(alias, own, rows[0][: len(own)])
+        setattr(obj, accessor, companion_model.from_db(alias, theirs, rows[0][len(own) :]))
+        return obj
+
+    #: Whether reads of a fixed shape (a resource by id, the relations of a page) may run SQL
+    #: compiled for an earlier request (:mod:`django_scim.orm.statements`). ``None``: when the
+    #: queryset hooks (:meth:`get_queryset`, :meth:`exclude_deleted`, :meth:`scoped`,
+    #: :meth:`scope_queryset`) are the ones defined here, whose SQL depends only on the model,
+    #: the tenant and the delete mode. A subclass that overrides one can set ``True`` when its
+    #: queryset depends on nothing else either (not on the request's user, not on the time).
+    reuse_sql: bool | None = None
+
+    def reuses_sql(self) -> bool:
+        if self.reuse_sql is not None:
+            return self.reuse_sql
+        cls = type(self)
+        return all(getattr(cls, name) is getattr(ResourceAdapter, name) for name in _QUERYSET_HOOKS)
 
     def _lock(self, scim_id: str, precondition: Precondition | None) -> tuple[models.Model, ScimCompanion]:
         """Lock the resource for a write (inside the caller's transaction) and check the

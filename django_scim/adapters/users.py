@@ -12,7 +12,7 @@ from django.apps import apps
 from django.conf import settings
 from django.contrib.auth import SESSION_KEY, get_user_model
 from django.core.exceptions import ImproperlyConfigured
-from django.db import models, transaction
+from django.db import models, router, transaction
 from django.dispatch import receiver
 from django.utils import timezone
 
@@ -23,6 +23,7 @@ from ..core.errors import Uniqueness
 from ..models import ScimCompanion
 from ..orm.compiler import RelationLookup
 from ..orm.mapping import AttributeMapping, Field, Password, PrimaryValue
+from ..orm.statements import values_rows
 from .base import ResourceAdapter, with_id_text
 from .registry import get_adapter, is_served
 
@@ -99,16 +100,27 @@ class UserAdapter(ResourceAdapter):
             return {}
         groups = get_adapter(self.group_resource_type, self.request)
         relation = groups.members_relation  # type: ignore[attr-defined]
-        # Scoped to the tenant: another tenant's group (linked outside SCIM) is not listed.
-        queryset, scim_id = with_id_text(
-            groups.scoped(
-                groups.get_model()._default_manager.filter(**{f"{relation}__in": [o.pk for o in objs]})
-            ),
-            f"{groups.companion_accessor}__id",
-        )
-        rows = list(
-            queryset.order_by("pk").values_list(relation, "pk", groups.display_field, scim_id)  # type: ignore[misc]
-        )
+        group_model, user_model = groups.get_model(), self.get_model()
+        pks = list(dict.fromkeys(obj.pk for obj in objs))
+
+        def build() -> models.QuerySet[Any]:
+            # Scoped to the tenant: another tenant's group (linked outside SCIM) is not listed.
+            queryset, scim_id = with_id_text(
+                groups.scoped(group_model._default_manager.filter(**{f"{relation}__in": pks})),
+                f"{groups.companion_accessor}__id",
+            )
+            return queryset.order_by("pk").values_list(relation, "pk", groups.display_field, scim_id)  # type: ignore[misc]
+
+        if groups.reuses_sql():
+            statement = (
+                "groups", type(groups), group_model, user_model, relation, groups.display_field,
+                groups.companion_accessor, groups.tenant, len(pks),
+            )  # fmt: skip
+            rows = values_rows(
+                router.db_for_read(group_model), statement, build, [(user_model._meta.pk, pk) for pk in pks]
+            )
+        else:
+            rows = list(build())
         # Group ids come with the rows (one query); only groups made outside SCIM need more.
         ids = {row[1]: str(row[3]) for row in rows if row[3] is not None}
         ids.update(groups.companion_ids({row[1] for row in rows if row[3] is None}))

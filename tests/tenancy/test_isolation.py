@@ -68,6 +68,20 @@ def test_other_tenants_resource_is_404(
     assert tenant_b.client.get_scim(f"/{endpoint}/{target}").status_code == 200
 
 
+def test_a_read_by_the_owner_does_not_open_the_resource_to_another_tenant(
+    tenant_a: Tenant, tenant_b: Tenant
+) -> None:
+    """Reads by id run SQL compiled for an earlier request (``orm.statements``): B's read first,
+    then A's, then B's again, each scoped to its own tenant (RFC 7644 section 3.12: 404)."""
+    for endpoint, target in (("Users", tenant_b.user_id), ("Groups", tenant_b.group_id)):
+        assert tenant_b.client.get_scim(f"/{endpoint}/{target}").status_code == 200
+        assert tenant_a.client.get_scim(f"/{endpoint}/{target}").status_code == 404
+        assert tenant_b.client.get_scim(f"/{endpoint}/{target}").status_code == 200
+    # B's user is in B's group only; A's user page lists A's group only.
+    groups = tenant_a.client.get_scim(f"/Users/{tenant_a.user_id}").json()["groups"]
+    assert [group["value"] for group in groups] == [tenant_a.group_id]
+
+
 @pytest.mark.parametrize(
     ("endpoint", "template"),
     [

@@ -1,0 +1,115 @@
+"""Querysets compiled to SQL once per connection, then run again with other values.
+
+Building and compiling a queryset costs more CPU than the database spends answering an indexed
+lookup (measured on PostgreSQL: 0.35 ms to build and compile the fetch of one resource by id,
+0.15 ms to run it). The reads every request makes (a resource by its SCIM id, the groups of the
+users on a page) have a fixed shape, so their SQL is compiled on first use and kept per
+connection under a key the caller gives; later calls put their own values into the parameters
+that held the first call's values, and the rows go through the compiler's converters as
+``values_list()`` rows would.
+
+The key is the caller's promise: everything the SQL depends on, except the values passed as
+slots, must be in it (model, tenant, settings read while building the queryset).
+"""
+
+from __future__ import annotations
+
+from collections import OrderedDict
+from collections.abc import Callable, Hashable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from django.core.exceptions import EmptyResultSet
+from django.db import connections
+from django.db.backends.base.base import BaseDatabaseWrapper
+from django.db.models import Field, QuerySet
+from django.db.models.sql.compiler import SQLCompiler
+
+#: Statements kept per connection (least recently used dropped first).
+MAX_STATEMENTS = 256
+
+
+@dataclass(frozen=True)
+class _Compiled:
+    sql: str
+    params: tuple[Any, ...]
+    #: Where each slot's value goes in ``params``.
+    positions: tuple[int, ...]
+    #: Kept for its converters (``results_iter``); it belongs to the connection it was made on.
+    compiler: SQLCompiler
+
+
+#: The attribute of a connection (``connections[alias]``, one per thread) that holds its
+#: statements: they go when it goes, and one thread never runs another's compiler.
+_CACHE_ATTRIBUTE = "_scim_statements"
+
+
+def values_rows(
+    alias: str,
+    key: Hashable,
+    build: Callable[[], QuerySet[Any]],
+    slots: Sequence[tuple[Field[Any, Any], Any]],
+) -> list[tuple[Any, ...]]:
+    """The rows of the ``values_list()`` queryset ``build()`` on database ``alias``.
+
+    ``slots`` are the values that vary between calls with the same ``key``, each with the model
+    field whose lookup takes it (the field prepares it for the database, as the lookup would).
+    The first call for a key builds and compiles the queryset (with these values) and keeps its
+    SQL when every slot's value is found exactly once among the parameters; a call that cannot
+    tell them apart (two equal values, a value equal to a constant of the query) runs uncached.
+    """
+    connection = connections[alias]
+    cache: OrderedDict[Hashable, _Compiled] | None = getattr(connection, _CACHE_ATTRIBUTE, None)
+    if cache is None:
+        cache = OrderedDict()
+        setattr(connection, _CACHE_ATTRIBUTE, cache)
+    prepared = [field.get_db_prep_value(value, connection, prepared=False) for field, value in slots]
+    compiled = cache.get(key)
+    if compiled is not None:
+        cache.move_to_end(key)
+        params = list(compiled.params)
+        for position, value in zip(compiled.positions, prepared, strict=True):
+            params[position] = value
+        return _run(connection, compiled.compiler, compiled.sql, params)
+    queryset = build().using(alias)
+    compiler = queryset.query.get_compiler(using=alias)
+    try:
+        sql, query_params = compiler.as_sql()
+    except EmptyResultSet:
+        return []
+    names = [*queryset.query.extra_select, *queryset.query.values_select, *queryset.query.annotation_select]
+    positions = _positions(tuple(query_params), prepared)
+    if positions is not None and names == list(queryset._fields or names):  # type: ignore[attr-defined]
+        cache[key] = _Compiled(sql, tuple(query_params), positions, compiler)
+        if len(cache) > MAX_STATEMENTS:
+            cache.popitem(last=False)
+        return _run(connection, compiler, sql, list(query_params))
+    return [tuple(row) for row in queryset]
+
+
+def _positions(params: tuple[Any, ...], prepared: Sequence[Any]) -> tuple[int, ...] | None:
+    """The index of each prepared slot value in ``params``; ``None`` when one is ambiguous."""
+    positions = []
+    for value in prepared:
+        found = [i for i, param in enumerate(params) if type(param) is type(value) and param == value]
+        if len(found) != 1:
+            return None
+        positions.append(found[0])
+    if len(set(positions)) != len(positions):
+        return None
+    return tuple(positions)
+
+
+def _run(
+    connection: BaseDatabaseWrapper, compiler: SQLCompiler, sql: str, params: list[Any]
+) -> list[tuple[Any, ...]]:
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        rows = cursor.fetchall()
+    return list(compiler.results_iter([rows], tuple_expected=True))
+
+
+def clear(alias: str) -> None:
+    """Forget the statements compiled on this thread's connection to ``alias``."""
+    if hasattr(connections[alias], _CACHE_ATTRIBUTE):
+        delattr(connections[alias], _CACHE_ATTRIBUTE)

@@ -1,0 +1,191 @@
+"""SQL compiled once per connection and run again with other values (``orm.statements``, issue 7).
+
+A cached statement must answer exactly what the queryset it was compiled from answers, for every
+value, on both databases: same rows, same Python types (the compiler's converters), nothing
+carried over from the call that compiled it. Reads through it are what RFC 7644 section 3.4.1
+(retrieving a known resource) and the ``groups`` of RFC 7643 section 4.1.2 serve.
+"""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+import pytest
+from django.contrib.auth import get_user_model
+from django.contrib.auth.models import Group
+from django.db import DEFAULT_DB_ALIAS
+
+from django_scim.adapters.base import ResourceAdapter
+from django_scim.adapters.registry import get_adapter
+from django_scim.adapters.users import UserAdapter
+from django_scim.core.errors import NotFound
+from django_scim.models import ScimUser
+from django_scim.orm import statements
+from tests.conftest import ScimClient, create_user
+
+pytestmark = pytest.mark.django_db
+
+User = get_user_model()
+
+
+@pytest.fixture(autouse=True)
+def fresh_statements() -> None:
+    # Every test compiles its own statements: none is left from another test's connection use.
+    statements.clear(DEFAULT_DB_ALIAS)
+
+
+class Builds:
+    """A ``build`` callable that counts how often the queryset had to be built (and compiled)."""
+
+    def __init__(self, make: Any) -> None:
+        self.make = make
+        self.calls = 0
+
+    def __call__(self) -> Any:
+        self.calls += 1
+        return self.make()
+
+
+def _users(*names: str) -> list[Any]:
+    return [User.objects.create(username=name, email=f"{name}@example.com") for name in names]
+
+
+def test_second_call_reuses_the_sql_with_its_own_value() -> None:
+    ada, bob = _users("ada", "bob")
+    pk_field = User._meta.pk
+    value = {"pk": ada.pk}
+    build = Builds(lambda: User.objects.filter(pk=value["pk"]).values_list("username", "email"))
+
+    first = statements.values_rows(DEFAULT_DB_ALIAS, "by-pk", build, [(pk_field, ada.pk)])
+    value["pk"] = bob.pk
+    second = statements.values_rows(DEFAULT_DB_ALIAS, "by-pk", build, [(pk_field, bob.pk)])
+
+    assert first == [("ada", "ada@example.com")]
+    assert second == [("bob", "bob@example.com")]
+    assert build.calls == 1
+
+
+def test_rows_are_converted_as_values_list_converts_them(scim: ScimClient) -> None:
+    create_user(scim, userName="ada", title="Engineer")
+    companion = ScimUser.objects.get()
+    names = ("id", "attributes", "created", "resource_id")
+    expected = list(ScimUser.objects.filter(pk=companion.pk).values_list(*names))
+
+    def build() -> Any:
+        return ScimUser.objects.filter(pk=companion.pk).values_list(*names)
+
+    rows = statements.values_rows(DEFAULT_DB_ALIAS, "typed", build, [(ScimUser._meta.pk, companion.pk)])
+    again = statements.values_rows(DEFAULT_DB_ALIAS, "typed", build, [(ScimUser._meta.pk, companion.pk)])
+
+    assert rows == again == expected
+    # UUID, dict (JSON), aware datetime: not the database's text.
+    assert isinstance(rows[0][0], uuid.UUID)
+    assert rows[0][1]["title"] == "Engineer"
+    assert rows[0][2].tzinfo is not None
+
+
+def test_a_value_the_parameters_hold_twice_runs_uncached() -> None:
+    # Two equal slot values cannot be told apart in the parameters: nothing is kept, the rows
+    # are still right, and the next call compiles again.
+    (ada,) = _users("ada")
+    pk_field = User._meta.pk
+    build = Builds(lambda: User.objects.filter(pk__in=[ada.pk, ada.pk]).values_list("username"))
+
+    for _ in range(2):
+        assert statements.values_rows(DEFAULT_DB_ALIAS, "twice", build, [(pk_field, ada.pk)] * 2) == [
+            ("ada",)
+        ]
+    assert build.calls == 2
+
+
+def test_a_query_that_can_match_nothing_answers_no_rows() -> None:
+    build = Builds(lambda: User.objects.filter(pk__in=[]).values_list("username"))
+    assert statements.values_rows(DEFAULT_DB_ALIAS, "empty", build, []) == []
+
+
+def test_the_least_recently_used_statement_is_dropped(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(statements, "MAX_STATEMENTS", 2)
+    (ada,) = _users("ada")
+    pk_field = User._meta.pk
+    builds = {key: Builds(lambda: User.objects.filter(pk=ada.pk).values_list("username")) for key in "abc"}
+    for key in "abca":
+        statements.values_rows(DEFAULT_DB_ALIAS, key, builds[key], [(pk_field, ada.pk)])
+    # "a" was dropped when "c" came in, so it compiled twice; "b" and "c" once each.
+    assert {key: build.calls for key, build in builds.items()} == {"a": 2, "b": 1, "c": 1}
+
+
+def test_get_object_reads_what_the_orm_reads(scim: ScimClient) -> None:
+    created = create_user(scim, userName="ada", name={"givenName": "Ada"}, title="Countess")
+    adapter = get_adapter("User")
+    assert adapter.reuses_sql()
+
+    for _ in range(2):  # compiled, then cached
+        obj = adapter.get_object(created["id"])
+        orm = User.objects.select_related("scim").get(pk=obj.pk)
+        assert {f.attname: getattr(obj, f.attname) for f in User._meta.concrete_fields} == {
+            f.attname: getattr(orm, f.attname) for f in User._meta.concrete_fields
+        }
+        fields = ScimUser._meta.concrete_fields
+        assert {f.attname: getattr(obj.scim, f.attname) for f in fields} == {
+            f.attname: getattr(orm.scim, f.attname) for f in fields
+        }
+        assert obj.scim.resource is obj
+        assert obj._state.adding is False
+
+
+def test_an_unknown_id_is_not_found_after_the_statement_is_cached(scim: ScimClient) -> None:
+    # RFC 7644 section 3.4.1 / 3.12: 404 for an id that does not exist, cached SQL or not.
+    created = create_user(scim, userName="ada")
+    assert scim.get_scim(f"/Users/{created['id']}").status_code == 200
+    response = scim.get_scim(f"/Users/{uuid.uuid4()}")
+    assert response.status_code == 404
+    assert response.json()["status"] == "404"
+
+
+class ActiveOnlyAdapter(UserAdapter):
+    """A site's narrowing that depends on state outside the key: never served from cached SQL."""
+
+    hide: set[str] = set()
+
+    def get_queryset(self) -> Any:
+        return super().get_queryset().exclude(username__in=sorted(self.hide) or [""])
+
+
+def test_an_adapter_that_shapes_its_queryset_itself_gets_fresh_sql(scim: ScimClient) -> None:
+    created = create_user(scim, userName="ada")
+    adapter = ActiveOnlyAdapter()
+    assert not adapter.reuses_sql()
+    assert adapter.get_object(created["id"]).username == "ada"
+    ActiveOnlyAdapter.hide = {"ada"}
+    try:
+        with pytest.raises(NotFound):
+            adapter.get_object(created["id"])
+    finally:
+        ActiveOnlyAdapter.hide = set()
+
+
+def test_an_adapter_may_declare_its_own_queryset_reusable() -> None:
+    class Declared(ActiveOnlyAdapter):
+        reuse_sql = True
+
+    assert Declared().reuses_sql()
+    assert not ActiveOnlyAdapter().reuses_sql()
+    assert ResourceAdapter.reuse_sql is None
+
+
+def test_groups_of_users_follow_each_call(scim: ScimClient) -> None:
+    # RFC 7643 section 4.1.2: a user's groups, read for each request from the same statement.
+    ada = create_user(scim, userName="ada")
+    bob = create_user(scim, userName="bob")
+    staff = Group.objects.create(name="staff")
+    staff.user_set.add(User.objects.get(username="ada"))
+
+    def groups_of(user: dict[str, Any]) -> list[str]:
+        body = scim.get_scim(f"/Users/{user['id']}").json()
+        return [group["display"] for group in body.get("groups", [])]
+
+    assert groups_of(ada) == ["staff"]
+    assert groups_of(bob) == []
+    staff.user_set.add(User.objects.get(username="bob"))
+    assert groups_of(bob) == ["staff"]
