@@ -10,7 +10,7 @@ the same name: ``MODEL``, ``COMPANION_MODEL``, ``ATTRIBUTE_MAP``...).
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
+from collections.abc import Callable, Collection, Hashable, Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from django.apps import apps
@@ -31,7 +31,7 @@ from .. import signals
 from ..conf import scim_settings
 from ..core import document as scim_document
 from ..core import patch as scim_patch
-from ..core.constants import USER_SCHEMA
+from ..core.constants import USER_SCHEMA, AttributeType
 from ..core.constants import Uniqueness as UniquenessRule
 from ..core.errors import (
     Forbidden,
@@ -42,7 +42,7 @@ from ..core.errors import (
     ScimError,
     Uniqueness,
 )
-from ..core.filter import parse_filter
+from ..core.filter import Compare, Filter, parse_filter
 from ..core.paths import AttrPath, parse_attr_path
 from ..core.schema import (
     COMMON_ATTRIBUTE_INDEX,
@@ -55,7 +55,7 @@ from ..models import ScimCompanion, ScimToken
 from ..orm.compiler import RelationLookup, Target, compile_filter
 from ..orm.mapping import MISSING, AttributeMapping, PrimaryValue, WriteContext, as_mapping
 from ..orm.sorting import SortKey, sort_key
-from ..orm.statements import values_rows
+from ..orm.statements import db_value, values_rows
 from ..schemas import get_schema
 
 if TYPE_CHECKING:
@@ -71,7 +71,7 @@ Keys = tuple[str, ...]
 _CREATED_MARK = "_scim_created"
 
 #: The methods that shape every queryset of an adapter (see :attr:`ResourceAdapter.reuse_sql`).
-_QUERYSET_HOOKS = ("get_queryset", "exclude_deleted", "scoped", "scope_queryset")
+_QUERYSET_HOOKS = ("get_queryset", "exclude_deleted", "scoped", "scope_queryset", "filter_queryset")
 
 #: Common attributes (RFC 7643 section 3.1) and their companion fields, for filtering.
 _COMMON_LOOKUPS: dict[str, dict[str, str]] = {
@@ -372,28 +372,76 @@ class ResourceAdapter:
         return obj
 
     def _fetch(self, key: uuid.UUID) -> models.Model | None:
-        """:meth:`get_object` for reading, from SQL compiled once per connection and tenant.
+        """:meth:`get_object` for reading, from SQL compiled once per connection and tenant."""
+        accessor = self.companion_accessor
+        companion_pk = self.get_companion_model()._meta.pk
+        assert companion_pk is not None
+        objs = self.cached_instances(
+            "object",
+            lambda: self.get_queryset().filter(**{f"{accessor}__pk": key}).order_by()[:1],
+            [db_value(router.db_for_read(self.get_model()), companion_pk, key)],
+        )
+        return objs[0] if objs else None
 
-        One row of the model's and the companion's columns, made into the two instances as the
-        ORM makes them (``Model.from_db``), the companion set on the resource.
+    def cached_instances(
+        self, statement: Hashable, build: Callable[[], QuerySet[Any]], slots: Sequence[Any]
+    ) -> list[models.Model]:
+        """The resources of ``build()`` (narrowed from :meth:`get_queryset`), read through SQL
+        compiled once per connection (:func:`~django_scim.orm.statements.values_rows`).
+
+        ``statement`` names the shape of ``build()``'s SQL apart from this adapter's own
+        (model, companion, tenant, delete mode: added here); ``slots`` are the values that vary.
+        One row of the model's and the companion's columns per resource, made into the two
+        instances as the ORM makes them (``Model.from_db``), the companion set on the resource.
+        Only for adapters that :meth:`reuses_sql`.
         """
         model, companion_model = self.get_model(), self.get_companion_model()
         accessor = self.companion_accessor
         own = [field.attname for field in model._meta.concrete_fields]
         theirs = [field.attname for field in companion_model._meta.concrete_fields]
-
-        def build() -> QuerySet[Any]:
-            queryset = self.get_queryset().filter(**{f"{accessor}__pk": key}).order_by()
-            return queryset.values_list(*own, *(f"{accessor}__{name}" for name in theirs))[:1]
-
         alias = router.db_for_read(model)
-        statement = ("object", type(self), model, companion_model, accessor, self.tenant, self.delete_mode())
-        rows = values_rows(alias, statement, build, [(companion_model._meta.pk, key)])
-        if not rows:
+        key = (statement, type(self), model, companion_model, accessor, self.tenant, self.delete_mode())
+        rows = values_rows(
+            alias,
+            key,
+            lambda: build().values_list(*own, *(f"{accessor}__{name}" for name in theirs)),
+            slots,
+        )
+        relation = model._meta.get_field(accessor)
+        companion_pk = theirs.index(companion_model._meta.pk.attname) + len(own)  # type: ignore[union-attr]
+        objs = []
+        for row in rows:
+            obj = model.from_db(alias, own, row[: len(own)])
+            if row[companion_pk] is None:
+                # Made outside SCIM: no companion yet, known without a query (as select_related
+                # leaves it), for ensure_companions to add.
+                relation.set_cached_value(obj, None)  # type: ignore[union-attr]
+            else:
+                setattr(obj, accessor, companion_model.from_db(alias, theirs, row[len(own) :]))
+            objs.append(obj)
+        return objs
+
+    def equality_lookup(self, text: str) -> tuple[Hashable, str] | None:
+        """``(shape, value)`` when the filter ``text`` is ``<attribute> eq "<value>"`` on a text
+        column (``userName``, ``externalId``, ``displayName``: what identity providers ask
+        before each write), whose SQL is the same for every value but ``""``; else ``None``.
+        Pages of such a filter can come from :meth:`cached_instances`."""
+        tree = self._parse_filter(text)
+        if not (isinstance(tree, Compare) and tree.op == "eq" and isinstance(tree.value, str) and tree.value):
             return None
-        obj = model.from_db(alias, own, rows[0][: len(own)])
-        setattr(obj, accessor, companion_model.from_db(alias, theirs, rows[0][len(own) :]))
-        return obj
+        target = self.filter_target(tree.path)
+        attribute = target.attribute
+        if (
+            target.lookup is None
+            or target.uuid
+            or target.json_keys
+            or target.elements
+            or target.relation is not None
+            or target.parts
+            or attribute.type not in (AttributeType.STRING, AttributeType.REFERENCE)
+        ):
+            return None
+        return ("eq", target.lookup, attribute.case_exact), tree.value
 
     #: Whether reads of a fixed shape (a resource by id, the relations of a page) may run SQL
     #: compiled for an earlier request (:mod:`django_scim.orm.statements`). ``None``: when the
@@ -1045,13 +1093,15 @@ class ResourceAdapter:
         Relation conditions are ``EXISTS`` subqueries (see :mod:`django_scim.orm.compiler`), so no
         row is repeated and no ``DISTINCT`` is needed.
         """
-        tree = parse_filter(
+        return queryset.filter(compile_filter(self, self._parse_filter(text)))
+
+    def _parse_filter(self, text: str) -> Filter:
+        return parse_filter(
             text,
             max_length=scim_settings.FILTER_MAX_LENGTH,
             max_depth=scim_settings.FILTER_MAX_DEPTH,
             known_urns=self.resource_type.schema_ids,
         )
-        return queryset.filter(compile_filter(self, tree))
 
     def can_filter(self, path: str) -> bool:
         """Whether ``<path> eq "..."`` can run in SQL (the mapping audit of the system check)."""

@@ -23,7 +23,7 @@ from ..core.errors import Uniqueness
 from ..models import ScimCompanion
 from ..orm.compiler import RelationLookup
 from ..orm.mapping import AttributeMapping, Field, Password, PrimaryValue
-from ..orm.statements import values_rows
+from ..orm.statements import db_value, values_rows
 from .base import ResourceAdapter, with_id_text
 from .registry import get_adapter, is_served
 
@@ -116,9 +116,9 @@ class UserAdapter(ResourceAdapter):
                 "groups", type(groups), group_model, user_model, relation, groups.display_field,
                 groups.companion_accessor, groups.tenant, len(pks),
             )  # fmt: skip
-            rows = values_rows(
-                router.db_for_read(group_model), statement, build, [(user_model._meta.pk, pk) for pk in pks]
-            )
+            alias = router.db_for_read(group_model)
+            slots = [db_value(alias, user_model._meta.pk, pk) for pk in pks]
+            rows = values_rows(alias, statement, build, slots)
         else:
             rows = list(build())
         # Group ids come with the rows (one query); only groups made outside SCIM need more.

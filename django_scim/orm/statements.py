@@ -44,26 +44,32 @@ class _Compiled:
 _CACHE_ATTRIBUTE = "_scim_statements"
 
 
+def db_value(alias: str, field: Field[Any, Any], value: Any) -> Any:
+    """``value`` as a lookup on ``field`` passes it to database ``alias`` (a slot's value)."""
+    return field.get_db_prep_value(value, connections[alias], prepared=False)
+
+
 def values_rows(
     alias: str,
     key: Hashable,
     build: Callable[[], QuerySet[Any]],
-    slots: Sequence[tuple[Field[Any, Any], Any]],
+    slots: Sequence[Any],
 ) -> list[tuple[Any, ...]]:
     """The rows of the ``values_list()`` queryset ``build()`` on database ``alias``.
 
-    ``slots`` are the values that vary between calls with the same ``key``, each with the model
-    field whose lookup takes it (the field prepares it for the database, as the lookup would).
-    The first call for a key builds and compiles the queryset (with these values) and keeps its
-    SQL when every slot's value is found exactly once among the parameters; a call that cannot
-    tell them apart (two equal values, a value equal to a constant of the query) runs uncached.
+    ``slots`` are the values that vary between calls with the same ``key``, as the database
+    gets them (:func:`db_value` for a model field's lookup; a string compared as text is
+    itself). The first call for a key builds and compiles the queryset (with these values) and
+    keeps its SQL when every slot's value is found exactly once among the parameters; a call
+    that cannot tell them apart (two equal values, a value equal to a constant of the query)
+    runs uncached.
     """
     connection = connections[alias]
     cache: OrderedDict[Hashable, _Compiled] | None = getattr(connection, _CACHE_ATTRIBUTE, None)
     if cache is None:
         cache = OrderedDict()
         setattr(connection, _CACHE_ATTRIBUTE, cache)
-    prepared = [field.get_db_prep_value(value, connection, prepared=False) for field, value in slots]
+    prepared = list(slots)
     compiled = cache.get(key)
     if compiled is not None:
         cache.move_to_end(key)

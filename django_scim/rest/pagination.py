@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Hashable
 from typing import TYPE_CHECKING, Any
 
 from django.core import signing
@@ -103,10 +103,23 @@ class ScimPagination:
 
     def _index_page(self) -> dict[str, Any]:
         query = self.query
+        offset = query.start_index - 1
+        lookup = self._equality_lookup()
+        if lookup is not None:
+            shape, value = lookup
+            # `userName eq "..."` and the like: the first page, in primary-key order, from SQL
+            # compiled once per connection (see ResourceAdapter.cached_instances).
+            # One row past the page tells whether the page holds them all (the total, no COUNT).
+            objs = self.adapter.cached_instances(
+                ("page", shape, query.count),
+                lambda: self.queryset().order_by("pk")[: query.count + 1],
+                [value],
+            )
+            total = len(objs) if len(objs) <= query.count else self.queryset().count()
+            return list_response(self.render(objs[: query.count]), total=total, start_index=1)
         queryset = self.queryset()
         key = self.sort_key()
-        objs: list[Model] = []
-        offset = query.start_index - 1
+        objs = []
         if query.count:
             vendor = _vendor(queryset)
             ordered = apply_sort(queryset, key, descending=query.descending, vendor=vendor)
@@ -129,6 +142,16 @@ class ScimPagination:
             # COUNT without ordering and annotations: the cheapest form of the exact total.
             total = queryset.count()
         return list_response(self.render(objs), total=total, start_index=query.start_index)
+
+    def _equality_lookup(self) -> tuple[Hashable, str] | None:
+        """The filter's :meth:`~ResourceAdapter.equality_lookup` when this is a first page in
+        primary-key order that can be read from cached SQL."""
+        query = self.query
+        if not (query.filter and query.count and query.start_index == 1 and not query.sort_by):
+            return None
+        if not self.adapter.reuses_sql():
+            return None
+        return self.adapter.equality_lookup(query.filter)
 
     def _cursor_page(self) -> dict[str, Any]:
         query = self.query

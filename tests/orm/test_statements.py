@@ -57,9 +57,13 @@ def test_second_call_reuses_the_sql_with_its_own_value() -> None:
     value = {"pk": ada.pk}
     build = Builds(lambda: User.objects.filter(pk=value["pk"]).values_list("username", "email"))
 
-    first = statements.values_rows(DEFAULT_DB_ALIAS, "by-pk", build, [(pk_field, ada.pk)])
+    first = statements.values_rows(
+        DEFAULT_DB_ALIAS, "by-pk", build, [statements.db_value(DEFAULT_DB_ALIAS, pk_field, ada.pk)]
+    )
     value["pk"] = bob.pk
-    second = statements.values_rows(DEFAULT_DB_ALIAS, "by-pk", build, [(pk_field, bob.pk)])
+    second = statements.values_rows(
+        DEFAULT_DB_ALIAS, "by-pk", build, [statements.db_value(DEFAULT_DB_ALIAS, pk_field, bob.pk)]
+    )
 
     assert first == [("ada", "ada@example.com")]
     assert second == [("bob", "bob@example.com")]
@@ -75,8 +79,18 @@ def test_rows_are_converted_as_values_list_converts_them(scim: ScimClient) -> No
     def build() -> Any:
         return ScimUser.objects.filter(pk=companion.pk).values_list(*names)
 
-    rows = statements.values_rows(DEFAULT_DB_ALIAS, "typed", build, [(ScimUser._meta.pk, companion.pk)])
-    again = statements.values_rows(DEFAULT_DB_ALIAS, "typed", build, [(ScimUser._meta.pk, companion.pk)])
+    rows = statements.values_rows(
+        DEFAULT_DB_ALIAS,
+        "typed",
+        build,
+        [statements.db_value(DEFAULT_DB_ALIAS, ScimUser._meta.pk, companion.pk)],
+    )
+    again = statements.values_rows(
+        DEFAULT_DB_ALIAS,
+        "typed",
+        build,
+        [statements.db_value(DEFAULT_DB_ALIAS, ScimUser._meta.pk, companion.pk)],
+    )
 
     assert rows == again == expected
     # UUID, dict (JSON), aware datetime: not the database's text.
@@ -93,9 +107,9 @@ def test_a_value_the_parameters_hold_twice_runs_uncached() -> None:
     build = Builds(lambda: User.objects.filter(pk__in=[ada.pk, ada.pk]).values_list("username"))
 
     for _ in range(2):
-        assert statements.values_rows(DEFAULT_DB_ALIAS, "twice", build, [(pk_field, ada.pk)] * 2) == [
-            ("ada",)
-        ]
+        assert statements.values_rows(
+            DEFAULT_DB_ALIAS, "twice", build, [statements.db_value(DEFAULT_DB_ALIAS, pk_field, ada.pk)] * 2
+        ) == [("ada",)]
     assert build.calls == 2
 
 
@@ -110,7 +124,9 @@ def test_the_least_recently_used_statement_is_dropped(monkeypatch: pytest.Monkey
     pk_field = User._meta.pk
     builds = {key: Builds(lambda: User.objects.filter(pk=ada.pk).values_list("username")) for key in "abc"}
     for key in "abca":
-        statements.values_rows(DEFAULT_DB_ALIAS, key, builds[key], [(pk_field, ada.pk)])
+        statements.values_rows(
+            DEFAULT_DB_ALIAS, key, builds[key], [statements.db_value(DEFAULT_DB_ALIAS, pk_field, ada.pk)]
+        )
     # "a" was dropped when "c" came in, so it compiled twice; "b" and "c" once each.
     assert {key: build.calls for key, build in builds.items()} == {"a": 2, "b": 1, "c": 1}
 
