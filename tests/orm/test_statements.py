@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import uuid
 from typing import Any
+from urllib.parse import quote
 
 import pytest
 from django.contrib.auth import get_user_model
@@ -205,3 +206,57 @@ def test_groups_of_users_follow_each_call(scim: ScimClient) -> None:
     assert groups_of(bob) == []
     staff.user_set.add(User.objects.get(username="bob"))
     assert groups_of(bob) == ["staff"]
+
+
+def _list(scim: ScimClient, endpoint: str, text: str, **params: str) -> dict[str, Any]:
+    query = "&".join([f"filter={quote(text)}", *(f"{k}={v}" for k, v in params.items())])
+    response = scim.get_scim(f"/{endpoint}?{query}")
+    assert response.status_code == 200, response.content
+    body: dict[str, Any] = response.json()
+    return body
+
+
+def test_equality_pages_follow_each_value_and_the_attributes_case_rules(scim: ScimClient) -> None:
+    # RFC 7644 section 3.4.2.2 "eq"; RFC 7643 section 4.1.1: userName is caseExact false,
+    # section 3.1: externalId is caseExact true. The same cached statement serves every value.
+    create_user(scim, userName="ada", externalId="EXT-ada")
+    create_user(scim, userName="bob", externalId="EXT-bob")
+    adapter = get_adapter("User")
+    assert adapter.equality_lookup('userName eq "ada"') is not None
+
+    for name in ("ada", "BOB", "Ada"):
+        body = _list(scim, "Users", f'userName eq "{name}"')
+        assert [user["userName"] for user in body["Resources"]] == [name.lower()]
+        assert body["totalResults"] == 1
+    assert _list(scim, "Users", 'userName eq "cy"')["totalResults"] == 0
+    assert [u["userName"] for u in _list(scim, "Users", 'externalId eq "EXT-bob"')["Resources"]] == ["bob"]
+    assert _list(scim, "Users", 'externalId eq "ext-bob"')["totalResults"] == 0
+
+
+def test_equality_page_shorter_than_the_matches_counts_them(scim: ScimClient) -> None:
+    # RFC 7644 section 3.4.2.4: totalResults is every match, itemsPerPage what the page holds.
+    for name in ("ann1", "ann2", "ann3"):
+        User.objects.create(username=name, first_name="Ann")
+    assert get_adapter("User").equality_lookup('name.givenName eq "ann"') is not None
+    body = _list(scim, "Users", 'name.givenName eq "ann"', count="2")
+    assert body["totalResults"] == 3
+    assert body["itemsPerPage"] == 2
+    assert [user["userName"] for user in body["Resources"]] == ["ann1", "ann2"]
+    # Made outside SCIM: each got its companion (an id) on the way out.
+    assert all(user["id"] for user in body["Resources"])
+
+
+def test_filters_the_cached_pages_do_not_take(scim: ScimClient) -> None:
+    adapter = get_adapter("User")
+    # "" is unassigned (no SQL parameter), ids are UUIDs, values in the JSON document, other
+    # operators and compound filters: all compiled per request.
+    for text in (
+        'userName eq ""',
+        'id eq "x"',
+        'title eq "x"',
+        'userName co "a"',
+        'userName eq "a" or active eq true',
+    ):
+        assert adapter.equality_lookup(text) is None
+    create_user(scim, userName="ada", title="Engineer")
+    assert [u["userName"] for u in _list(scim, "Users", 'title eq "Engineer"')["Resources"]] == ["ada"]
