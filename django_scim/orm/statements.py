@@ -21,7 +21,6 @@ from typing import Any
 
 from django.core.exceptions import EmptyResultSet
 from django.db import connections
-from django.db.backends.base.base import BaseDatabaseWrapper
 from django.db.models import Field, QuerySet
 from django.db.models.sql.compiler import SQLCompiler
 
@@ -35,8 +34,10 @@ class _Compiled:
     params: tuple[Any, ...]
     #: Where each slot's value goes in ``params``.
     positions: tuple[int, ...]
-    #: Kept for its converters (``results_iter``); it belongs to the connection it was made on.
+    #: Applies the converters; it belongs to the connection it was made on.
     compiler: SQLCompiler
+    #: What the compiler would convert each row with, worked out once.
+    converters: dict[int, Any]
 
 
 #: The attribute of a connection (``connections[alias]``, one per thread) that holds its
@@ -76,7 +77,7 @@ def values_rows(
         params = list(compiled.params)
         for position, value in zip(compiled.positions, prepared, strict=True):
             params[position] = value
-        return _run(connection, compiled.compiler, compiled.sql, params)
+        return _run(compiled, params)
     queryset = build().using(alias)
     compiler = queryset.query.get_compiler(using=alias)
     try:
@@ -85,11 +86,17 @@ def values_rows(
         return []
     names = [*queryset.query.extra_select, *queryset.query.values_select, *queryset.query.annotation_select]
     positions = _positions(tuple(query_params), prepared)
-    if positions is not None and names == list(queryset._fields or names):  # type: ignore[attr-defined]
-        cache[key] = _Compiled(sql, tuple(query_params), positions, compiler)
+    columns = [column[0] for column in compiler.select[: compiler.col_count]]
+    if (
+        positions is not None
+        and names == list(queryset._fields or names)  # type: ignore[attr-defined]
+        and not compiler.has_composite_fields(columns)
+    ):
+        compiled = _Compiled(sql, tuple(query_params), positions, compiler, compiler.get_converters(columns))
+        cache[key] = compiled
         if len(cache) > MAX_STATEMENTS:
             cache.popitem(last=False)
-        return _run(connection, compiler, sql, list(query_params))
+        return _run(compiled, list(query_params))
     return [tuple(row) for row in queryset]
 
 
@@ -106,13 +113,14 @@ def _positions(params: tuple[Any, ...], prepared: Sequence[Any]) -> tuple[int, .
     return tuple(positions)
 
 
-def _run(
-    connection: BaseDatabaseWrapper, compiler: SQLCompiler, sql: str, params: list[Any]
-) -> list[tuple[Any, ...]]:
-    with connection.cursor() as cursor:
-        cursor.execute(sql, params)
+def _run(compiled: _Compiled, params: list[Any]) -> list[tuple[Any, ...]]:
+    compiler = compiled.compiler
+    with compiler.connection.cursor() as cursor:
+        cursor.execute(compiled.sql, params)
         rows = cursor.fetchall()
-    return list(compiler.results_iter([rows], tuple_expected=True))
+    if not compiled.converters:
+        return [tuple(row) for row in rows]
+    return [tuple(row) for row in compiler.apply_converters(rows, compiled.converters)]
 
 
 def clear(alias: str) -> None:
