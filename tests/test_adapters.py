@@ -7,6 +7,8 @@ from typing import Any
 
 import pytest
 from django.contrib.auth.models import User
+from django.test import override_settings
+from django.urls import set_script_prefix
 
 from django_scim.adapters.users import UserAdapter
 from django_scim.core.errors import Forbidden
@@ -101,3 +103,23 @@ def test_a_request_builds_only_the_adapter_of_its_endpoint(
     settings.SCIM = {"RESOURCE_TYPES": {"User": {"ENDPOINT": "People"}}}
     assert scim.get_scim("/Users").status_code == 404
     assert scim.get_scim("/People").status_code == 200
+
+
+def test_locations_follow_the_urlconf_and_script_prefix(scim: ScimClient) -> None:
+    """RFC 7644 section 3.1 / RFC 7643 section 3.1: ``meta.location`` is the resource's URI as
+    this deployment serves it: the reversed path is remembered, but per URLconf and prefix."""
+    created = create_user(scim, userName="ada")
+    path = f"/Users/{created['id']}"
+    assert scim.get_scim(path).json()["meta"]["location"] == f"http://testserver/scim/v2{path}"
+    with override_settings(ROOT_URLCONF="tests.urls_elsewhere"):
+        moved = scim.get(f"/provisioning/scim{path}", headers=scim._headers(None))
+        assert moved.json()["meta"]["location"] == f"http://testserver/provisioning/scim{path}"
+    # Mounted below a script prefix (SCRIPT_NAME, as behind a path-routing proxy): the WSGI
+    # handler sets it per request; the test client does not, so it is set here.
+    set_script_prefix("/idm/")
+    try:
+        behind = scim.get_scim(path).json()["meta"]["location"]
+    finally:
+        set_script_prefix("/")
+    assert behind == f"http://testserver/idm/scim/v2{path}"
+    assert scim.get_scim(path).json()["meta"]["location"] == f"http://testserver/scim/v2{path}"

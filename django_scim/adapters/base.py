@@ -24,7 +24,7 @@ from django.db import DataError, IntegrityError, connections, models, router, tr
 from django.db.models import CharField, F, Q, QuerySet, Value
 from django.db.models.functions import Cast, Lower
 from django.db.models.lookups import Exact
-from django.urls import reverse
+from django.urls import get_resolver, get_script_prefix, get_urlconf, reverse
 from django.utils import timezone
 
 from .. import signals
@@ -477,20 +477,22 @@ class ResourceAdapter:
     def location_builder(self) -> Callable[[str], str]:
         """:meth:`location` as a function of the SCIM id, for rendering many references.
 
-        One ``reverse()`` per adapter (so per request) instead of one per resource or member (a
-        page of 100 users spent a sixth of its time there): the URL of a probe id, split around
-        it. A URL pattern that does not show the id as it is falls back to one ``reverse()`` each.
+        Not one ``reverse()`` per resource or member (a page of 100 users spent a sixth of its
+        time there), nor one per request: the path of a probe id, reversed once per URLconf
+        (:func:`_probe_path`), split around it. A URL pattern that does not show the id as it
+        is falls back to one ``reverse()`` each.
         """
         builder = self.__dict__.get("_location_builder")
         if builder is None:
-            probe = "00000000-0000-4000-8000-000000000000"
-            head, found, tail = self._reverse_location(probe).partition(probe)
+            head, found, tail = self._absolute(_probe_path(self.endpoint)).partition(_PROBE_ID)
             builder = (lambda scim_id: f"{head}{scim_id}{tail}") if found else self._reverse_location
             self.__dict__["_location_builder"] = builder
         return builder
 
     def _reverse_location(self, scim_id: str) -> str:
-        path = reverse("scim:resource", kwargs={"endpoint": self.endpoint, "pk": scim_id})
+        return self._absolute(reverse("scim:resource", kwargs={"endpoint": self.endpoint, "pk": scim_id}))
+
+    def _absolute(self, path: str) -> str:
         return self.request.build_absolute_uri(path) if self.request is not None else path
 
     @staticmethod
@@ -1141,6 +1143,30 @@ class ResourceAdapter:
                         f"attribute_map[{path!r}]: {model.__name__} has no field {mapping.lookup!r}: {exc}"
                     )
         return problems
+
+
+#: The id :meth:`ResourceAdapter.location_builder` reverses a resource URL with.
+_PROBE_ID = "00000000-0000-4000-8000-000000000000"
+
+#: Reversed probe paths by URL resolver, script prefix and endpoint (a ``reverse()`` per adapter,
+#: so per request, otherwise); bounded.
+_PROBE_PATHS: dict[tuple[Any, str, str], str] = {}
+
+
+def _probe_path(endpoint: str) -> str:
+    """``reverse("scim:resource")`` for ``endpoint`` and :data:`_PROBE_ID`, remembered.
+
+    The key holds the resolver ``reverse()`` would use (``get_resolver`` is cached itself, and
+    gives a new one when ``ROOT_URLCONF`` changes) and the script prefix.
+    """
+    key = (get_resolver(get_urlconf()), get_script_prefix(), endpoint)
+    path = _PROBE_PATHS.get(key)
+    if path is None:
+        path = reverse("scim:resource", kwargs={"endpoint": endpoint, "pk": _PROBE_ID})
+        if len(_PROBE_PATHS) >= 64:
+            _PROBE_PATHS.clear()
+        _PROBE_PATHS[key] = path
+    return path
 
 
 def with_id_text(queryset: QuerySet[Any], lookup: str) -> tuple[QuerySet[Any], str]:
