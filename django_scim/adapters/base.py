@@ -251,10 +251,16 @@ class ResourceAdapter:
 
     @property
     def companion_accessor(self) -> str:
-        """The reverse accessor from the model to its companion (``user.scim``)."""
-        field = self.get_companion_model()._meta.get_field("resource")
-        assert isinstance(field, models.OneToOneField)
-        return field.remote_field.get_accessor_name() or ""
+        """The reverse accessor from the model to its companion (``user.scim``).
+
+        Worked out once per adapter (so per request): rendering asks for it twice per resource.
+        """
+        accessor: str | None = self.__dict__.get("_companion_accessor")
+        if accessor is None:
+            field = self.get_companion_model()._meta.get_field("resource")
+            assert isinstance(field, models.OneToOneField)
+            accessor = self.__dict__["_companion_accessor"] = field.remote_field.get_accessor_name() or ""
+        return accessor
 
     def get_queryset(self) -> QuerySet[Any]:
         """All resources of this type, companion joined, in a stable order (by primary key).

@@ -578,48 +578,94 @@ def project(
     keeps the core URN and the URNs of the extensions left in the result.
 
     The result shares the values it keeps whole with ``document`` (the views project a document
-    rendered for that one response); copy it before changing either.
+    rendered for that one response); copy it before changing either. For many documents of one
+    request, make a :class:`Projection` once.
     """
-    core = resource_type.schema
-    declared = {ext.schema.id.lower(): ext.schema for ext in resource_type.extensions}
-    containers = {urn: schema.id for urn, schema in declared.items()}
-    for key, value in document.items():
-        if key.lower().startswith("urn:") and isinstance(value, Mapping):
-            containers.setdefault(key.lower(), key)
-    requested = _selectors(attributes, core.id, containers)
-    excluded = _selectors(excluded_attributes, core.id, containers) or set()
+    return Projection(resource_type, attributes=attributes, excluded_attributes=excluded_attributes)(document)
 
-    out: dict[str, Any] = {}
-    for key, value in document.items():
-        lowered = key.lower()
-        if lowered == "schemas":
-            # RFC 7643 section 3: every representation carries "schemas".
-            out[key] = value
-        elif lowered in containers and isinstance(value, Mapping):
-            schema = declared.get(lowered)
-            kept_values: dict[str, Any] = {}
-            for name, item in value.items():
-                attr = schema.attribute(name) if schema is not None else None
-                kept = _project_attribute(lowered, name, attr, item, requested, excluded)
-                if kept is not _MISSING:
-                    kept_values[name] = kept
-            if kept_values:
-                out[key] = kept_values
-        else:
-            attr = core.attribute(key) or COMMON_ATTRIBUTE_INDEX.get(lowered)
-            kept = _project_attribute("", key, attr, value, requested, excluded)
-            if kept is not _MISSING:
-                out[key] = kept
 
-    schemas_key = _get_ci_key(out, "schemas")
-    if schemas_key is not None and isinstance(out[schemas_key], list):
-        present = {key.lower() for key in out}
-        out[schemas_key] = [
-            urn
-            for urn in out[schemas_key]
-            if not isinstance(urn, str) or urn.lower() == core.id.lower() or urn.lower() in present
+class Projection:
+    """:func:`project` with one request's ``attributes`` / ``excludedAttributes``, resolved once
+    for every document it is applied to (a page of 100 resources resolved them 100 times)."""
+
+    def __init__(
+        self,
+        resource_type: ResourceType,
+        *,
+        attributes: Sequence[str] | None = None,
+        excluded_attributes: Sequence[str] | None = None,
+    ) -> None:
+        self.core = resource_type.schema
+        self.attributes = attributes
+        self.excluded_attributes = excluded_attributes
+        self.declared = {ext.schema.id.lower(): ext.schema for ext in resource_type.extensions}
+        self.containers = {urn: schema.id for urn, schema in self.declared.items()}
+        self.rules = self._rules(self.containers)
+
+    def _rules(self, containers: Mapping[str, str]) -> _Rules:
+        excluded = _selectors(self.excluded_attributes, self.core.id, containers) or set()
+        return _Rules(
+            _selectors(self.attributes, self.core.id, containers),
+            excluded,
+            frozenset((container, name) for container, name, _sub in excluded),
+        )
+
+    def __call__(self, document: Mapping[str, Any]) -> dict[str, Any]:
+        core, declared = self.core, self.declared
+        containers, rules = self.containers, self.rules
+        undeclared = [
+            key
+            for key, value in document.items()
+            if key.lower().startswith("urn:") and key.lower() not in containers and isinstance(value, Mapping)
         ]
-    return out
+        if undeclared:
+            # Objects of extensions the resource type does not declare: containers too.
+            containers = dict(containers)
+            for key in undeclared:
+                containers.setdefault(key.lower(), key)
+            rules = self._rules(containers)
+
+        out: dict[str, Any] = {}
+        for key, value in document.items():
+            lowered = key.lower()
+            if lowered == "schemas":
+                # RFC 7643 section 3: every representation carries "schemas".
+                out[key] = value
+            elif lowered in containers and isinstance(value, Mapping):
+                schema = declared.get(lowered)
+                kept_values: dict[str, Any] = {}
+                for name, item in value.items():
+                    attr = schema.attribute(name) if schema is not None else None
+                    kept = _project_attribute(lowered, name, attr, item, rules)
+                    if kept is not _MISSING:
+                        kept_values[name] = kept
+                if kept_values:
+                    out[key] = kept_values
+            else:
+                attr = core.attribute(key) or COMMON_ATTRIBUTE_INDEX.get(lowered)
+                kept = _project_attribute("", key, attr, value, rules)
+                if kept is not _MISSING:
+                    out[key] = kept
+
+        schemas_key = _get_ci_key(out, "schemas")
+        if schemas_key is not None and isinstance(out[schemas_key], list):
+            present = {key.lower() for key in out}
+            out[schemas_key] = [
+                urn
+                for urn in out[schemas_key]
+                if not isinstance(urn, str) or urn.lower() == core.id.lower() or urn.lower() in present
+            ]
+        return out
+
+
+@dataclass(frozen=True)
+class _Rules:
+    """Resolved ``attributes`` (``None``: not given) and ``excludedAttributes`` selectors."""
+
+    requested: set[_Selector] | None
+    excluded: set[_Selector]
+    #: ``(container, attribute)`` of every excluded selector: attributes with a part excluded.
+    excluded_attributes: frozenset[tuple[str, str | None]]
 
 
 def returned_attributes(
@@ -637,12 +683,16 @@ def returned_attributes(
     """
     core = resource_type.schema
     containers = {ext.schema.id.lower(): ext.schema.id for ext in resource_type.extensions}
-    requested = _selectors(attributes, core.id, containers)
     excluded = _selectors(excluded_attributes, core.id, containers) or set()
+    rules = _Rules(
+        _selectors(attributes, core.id, containers),
+        excluded,
+        frozenset((container, name) for container, name, _sub in excluded),
+    )
     return frozenset(
         attr.name
         for attr in core.attributes
-        if _project_attribute("", attr.name, attr, _probe(attr), requested, excluded) is not _MISSING
+        if _project_attribute("", attr.name, attr, _probe(attr), rules) is not _MISSING
     )
 
 
@@ -689,35 +739,29 @@ def _parse_name(name: str, core_urn: str, containers: Iterable[str]) -> _Selecto
     return (container, head.lower(), tail.lower() if dot else None)
 
 
-def _project_attribute(
-    container: str,
-    name: str,
-    attr: Attribute | None,
-    value: Any,
-    requested: set[_Selector] | None,
-    excluded: set[_Selector],
-) -> Any:
+def _project_attribute(container: str, name: str, attr: Attribute | None, value: Any, rules: _Rules) -> Any:
     """The part of one attribute's value to return, or ``_MISSING``."""
     if _never(attr):
         return _MISSING
     returned = attr.returned if attr is not None else Returned.DEFAULT
     lowered = name.lower()
+    requested, excluded = rules.requested, rules.excluded
     if returned is Returned.ALWAYS:
         # RFC 7643 section 7: "always ... regardless of the contents of the "attributes" parameter".
-        return _project_value(attr, value, container, lowered, None, excluded)
+        return _project_value(attr, value, container, lowered, None, rules)
     if (container, None, None) in excluded or (container, lowered, None) in excluded:
         return _MISSING
     if requested is None:
         if returned is Returned.REQUEST:
             return _MISSING
-        return _project_value(attr, value, container, lowered, None, excluded)
+        return _project_value(attr, value, container, lowered, None, rules)
     if (container, lowered, None) in requested or (
         (container, None, None) in requested and returned is not Returned.REQUEST
     ):
-        return _project_value(attr, value, container, lowered, None, excluded)
+        return _project_value(attr, value, container, lowered, None, rules)
     named = {sub for (c, a, sub) in requested if c == container and a == lowered and sub is not None}
     if named:
-        return _project_value(attr, value, container, lowered, named, excluded)
+        return _project_value(attr, value, container, lowered, named, rules)
     return _MISSING
 
 
@@ -732,7 +776,7 @@ def _project_value(
     container: str,
     name: str,
     named: set[str] | None,
-    excluded: set[_Selector],
+    rules: _Rules,
 ) -> Any:
     """Filter the sub-attributes of a complex value (or of each element of a list of them).
 
@@ -742,12 +786,12 @@ def _project_value(
     if (
         named is None
         and (attr is None or attr.returned_whole)
-        and not any(c == container and a == name for c, a, _sub in excluded)
+        and (container, name) not in rules.excluded_attributes
     ):
         # Nothing below can be dropped but empty objects: the same result without the checks.
         return _whole_value(value)
     if isinstance(value, list):
-        items = [_project_value(attr, item, container, name, named, excluded) for item in value]
+        items = [_project_value(attr, item, container, name, named, rules) for item in value]
         items = [item for item in items if item is not _MISSING]
         return items if items else _MISSING
     if not isinstance(value, Mapping):
@@ -760,7 +804,7 @@ def _project_value(
         returned = sub.returned if sub is not None else Returned.DEFAULT
         lowered = key.lower()
         if returned is not Returned.ALWAYS:
-            if (container, name, lowered) in excluded:
+            if (container, name, lowered) in rules.excluded:
                 continue
             if named is None and returned is Returned.REQUEST:
                 continue

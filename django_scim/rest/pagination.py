@@ -92,10 +92,8 @@ class ScimPagination:
             "excluded_attributes": self.query.excluded_attributes,
         }
         # The adapter skips loading relations (Group members) that the projection drops.
-        return [
-            scim_document.project(doc, rt, **projection)
-            for doc in self.adapter.render_many(objs, **projection)
-        ]
+        apply = scim_document.Projection(rt, **projection)
+        return [apply(doc) for doc in self.adapter.render_many(objs, **projection)]
 
     def response(self) -> dict[str, Any]:
         """The ListResponse body."""

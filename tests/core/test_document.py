@@ -19,7 +19,7 @@ from django_scim.core.constants import (
     Returned,
     ScimType,
 )
-from django_scim.core.document import find_attribute, normalize, project, split_attribute_list
+from django_scim.core.document import Projection, find_attribute, normalize, project, split_attribute_list
 from django_scim.core.errors import InvalidSyntax, InvalidValue, ScimError
 from django_scim.core.errors import Mutability as MutabilityError
 from django_scim.core.schema import Attribute, ResourceType, Schema, SchemaExtension, builtin_schema
@@ -1025,3 +1025,27 @@ def test_deeply_nested_undeclared_extension() -> None:
         deep = {"a": [deep]}
     result = normalize(_user(**{"urn:example:custom:2.0:User": deep}), USER)
     assert result["urn:example:custom:2.0:User"]["a"][0]["a"][0]["a"][0] is not None
+
+
+@pytest.mark.parametrize(
+    "projection",
+    [
+        {},
+        {"attributes": ["userName", "urn:example:custom:2.0:User:tag"]},
+        {"excluded_attributes": ["urn:example:custom:2.0:User", "emails.type"]},
+        {"attributes": ["name.givenName"], "excluded_attributes": ["name.givenName"]},
+    ],
+)
+def test_one_projection_for_many_documents_equals_projecting_each(projection: dict[str, list[str]]) -> None:
+    """A page resolves ``attributes`` / ``excludedAttributes`` once (RFC 7644 section 3.4.2.5):
+    documents with and without an undeclared extension come out as :func:`project` makes them."""
+    plain = rfc_enterprise_user()
+    documents = [_stored_user(), plain, _stored_user()]
+    apply = Projection(USER, **projection)
+    assert [apply(document) for document in documents] == [project(d, USER, **projection) for d in documents]
+
+
+def test_an_undeclared_extension_of_one_document_is_not_a_container_for_the_next() -> None:
+    apply = Projection(USER, attributes=["userName", "urn:example:custom:2.0:User:tag"])
+    assert apply(_stored_user())["urn:example:custom:2.0:User"] == {"tag": "x"}
+    assert set(apply(rfc_enterprise_user())) == {"schemas", "id", "userName"}
