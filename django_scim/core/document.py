@@ -680,7 +680,34 @@ def returned_attributes(
     ``excludedAttributes``), for a value with every sub-attribute present: an attribute is in the
     set when some part of it would survive. Lets a server skip loading what the response drops
     (Group ``members`` with ``excludedAttributes=members``, RFC 7644 section 3.4.2.5).
+
+    Every render asks this, mostly with the same few lists: answers are remembered per resource
+    type (by identity: hashing a frozen schema tree costs more than the answer) and lists.
     """
+    key = (
+        id(resource_type),
+        None if attributes is None else tuple(attributes),
+        None if excluded_attributes is None else tuple(excluded_attributes),
+    )
+    known = _RETURNED.get(key)
+    if known is not None and known[0] is resource_type:
+        return known[1]
+    answer = _returned_attributes(resource_type, attributes, excluded_attributes)
+    if len(_RETURNED) >= 256:
+        _RETURNED.clear()
+    _RETURNED[key] = (resource_type, answer)
+    return answer
+
+
+#: :func:`returned_attributes` answers, each with its resource type (whose ``id()`` keys it).
+_RETURNED: dict[
+    tuple[int, tuple[str, ...] | None, tuple[str, ...] | None], tuple[ResourceType, frozenset[str]]
+] = {}
+
+
+def _returned_attributes(
+    resource_type: ResourceType, attributes: Sequence[str] | None, excluded_attributes: Sequence[str] | None
+) -> frozenset[str]:
     core = resource_type.schema
     containers = {ext.schema.id.lower(): ext.schema.id for ext in resource_type.extensions}
     excluded = _selectors(excluded_attributes, core.id, containers) or set()

@@ -19,7 +19,14 @@ from django_scim.core.constants import (
     Returned,
     ScimType,
 )
-from django_scim.core.document import Projection, find_attribute, normalize, project, split_attribute_list
+from django_scim.core.document import (
+    Projection,
+    find_attribute,
+    normalize,
+    project,
+    returned_attributes,
+    split_attribute_list,
+)
 from django_scim.core.errors import InvalidSyntax, InvalidValue, ScimError
 from django_scim.core.errors import Mutability as MutabilityError
 from django_scim.core.schema import Attribute, ResourceType, Schema, SchemaExtension, builtin_schema
@@ -1049,3 +1056,17 @@ def test_an_undeclared_extension_of_one_document_is_not_a_container_for_the_next
     apply = Projection(USER, attributes=["userName", "urn:example:custom:2.0:User:tag"])
     assert apply(_stored_user())["urn:example:custom:2.0:User"] == {"tag": "x"}
     assert set(apply(rfc_enterprise_user())) == {"schemas", "id", "userName"}
+
+
+def test_returned_attributes_follow_the_lists_and_the_resource_type() -> None:
+    """What a render loads (RFC 7644 section 3.4.2.5): Group ``members`` only when returned.
+    Answers are remembered; each still follows its own lists and its own resource type."""
+    assert "members" in returned_attributes(GROUP)
+    assert "members" not in returned_attributes(GROUP, excluded_attributes=["members"])
+    assert returned_attributes(GROUP, attributes=["displayName"]) == {"displayName"}
+    assert "members" in returned_attributes(GROUP)
+    # Another resource type object (a site's own Group schema without members) is its own key.
+    lean = ResourceType(
+        "Group", "/Groups", Schema(GROUP_SCHEMA, "Group", attributes=(Attribute("displayName"),))
+    )
+    assert returned_attributes(lean) == {"displayName"}
