@@ -681,27 +681,30 @@ def returned_attributes(
     set when some part of it would survive. Lets a server skip loading what the response drops
     (Group ``members`` with ``excludedAttributes=members``, RFC 7644 section 3.4.2.5).
 
-    Every render asks this, mostly with the same few lists: answers are remembered per resource
-    type (by identity: hashing a frozen schema tree costs more than the answer) and lists.
+    Every render asks this, mostly with the same few lists: answers are remembered per schemas
+    (the core one and the extensions', by identity: hashing a frozen schema tree costs more than
+    the answer, and every adapter of a resource type shares its schema objects) and lists.
     """
+    schemas = (resource_type.schema, *(ext.schema for ext in resource_type.extensions))
     key = (
-        id(resource_type),
+        tuple(map(id, schemas)),
         None if attributes is None else tuple(attributes),
         None if excluded_attributes is None else tuple(excluded_attributes),
     )
     known = _RETURNED.get(key)
-    if known is not None and known[0] is resource_type:
+    if known is not None and all(a is b for a, b in zip(known[0], schemas, strict=True)):
         return known[1]
     answer = _returned_attributes(resource_type, attributes, excluded_attributes)
     if len(_RETURNED) >= 256:
         _RETURNED.clear()
-    _RETURNED[key] = (resource_type, answer)
+    _RETURNED[key] = (schemas, answer)
     return answer
 
 
-#: :func:`returned_attributes` answers, each with its resource type (whose ``id()`` keys it).
+#: :func:`returned_attributes` answers, each with the schemas whose ``id()`` keys it.
 _RETURNED: dict[
-    tuple[int, tuple[str, ...] | None, tuple[str, ...] | None], tuple[ResourceType, frozenset[str]]
+    tuple[tuple[int, ...], tuple[str, ...] | None, tuple[str, ...] | None],
+    tuple[tuple[Schema, ...], frozenset[str]],
 ] = {}
 
 
