@@ -44,7 +44,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from types import FrameType
 from typing import Any
-from urllib.parse import quote, urlsplit, urlunsplit
+from urllib.parse import quote, urlencode, urlsplit, urlunsplit
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
@@ -104,6 +104,16 @@ def postgres_server(database_url: str | None) -> Iterator[str]:
 def _with_database(url: str, name: str) -> str:
     parts = urlsplit(url)
     return urlunsplit(parts._replace(path="/" + name))
+
+
+#: Connection options of ``--prepared-statements`` (read by the example project's settings).
+PREPARED_STATEMENTS = {"server_side_binding": "true", "prepare_threshold": "5"}
+
+
+def _with_options(url: str, options: dict[str, str]) -> str:
+    parts = urlsplit(url)
+    query = "&".join(filter(None, [parts.query, urlencode(options)]))
+    return urlunsplit(parts._replace(query=query))
 
 
 @contextlib.contextmanager
@@ -798,6 +808,7 @@ def _metadata(args: argparse.Namespace, sizes: list[int]) -> dict[str, Any]:
         "workers": WORKERS,
         "smoke": args.smoke,
         "own_cluster": not args.database_url,
+        "prepared_statements": args.prepared_statements,
     }
 
 
@@ -829,6 +840,13 @@ def parse_args(argv: Sequence[str]) -> argparse.Namespace:
         "--database-url",
         help="postgres://user@host:port/db of a running server to use instead of a throwaway cluster; "
         "the benchmark creates and drops its own database there",
+    )
+    parser.add_argument(
+        "--prepared-statements",
+        action="store_true",
+        help="run the server (SCIM endpoints and baseline alike) with Django's server-side binding "
+        "and psycopg's prepared statements (server_side_binding=true&prepare_threshold=5), as a site "
+        "without a transaction-pooling proxy may",
     )
     parser.add_argument("--scenarios", help="comma-separated scenario names to run (default: all)")
     parser.add_argument("--output", type=Path, help="JSON file to write (default: benchmarks/results/...)")
@@ -872,6 +890,8 @@ def main(argv: Sequence[str]) -> int:
         with contextlib.ExitStack() as stack:
             server_url = stack.enter_context(postgres_server(args.database_url))
             database_url = stack.enter_context(bench_database(server_url, database_name))
+            if args.prepared_statements:
+                database_url = _with_options(database_url, PREPARED_STATEMENTS)
             configure_django(database_url)
             from django.core.management import call_command
 

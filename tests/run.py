@@ -8,7 +8,9 @@
 4. pytest on a throwaway PostgreSQL cluster: a fresh temp dir, a free port on 127.0.0.1, started with
    the ``initdb``/``pg_ctl`` found on PATH or under ``/usr/lib/postgresql/*/bin``, always stopped and
    deleted afterwards. A ``DATABASE_URL`` already in the environment is ignored: a run never depends
-   on a server it did not start.
+   on a server it did not start. The same two suites, then the reads, lookups, writes and
+   tenancy tests under ``tests.settings.prepared_statements`` (server-side binding, prepared
+   statements; the whole suite passes there too, this part keeps it so in under a minute).
 
 Extra arguments go to both pytest runs. ``SCIM_TEST_DATABASES=sqlite`` or ``=postgres`` runs one
 database only. Without the PostgreSQL binaries the PostgreSQL run is skipped, except under ``CI=true``
@@ -105,16 +107,40 @@ def run_ruff(*args: str) -> StepResult:
 
 
 #: The suites run on each database: the main one, and the variant with a custom user model and
-#: a Team model as groups (AUTH_USER_MODEL is fixed per process, so it needs its own run).
-SUITES: tuple[tuple[str, tuple[str, ...]], ...] = (
-    ("", ()),
-    ("custom models", ("--ds", "tests.settings.custom_models", "tests/variants")),
+#: a Team model as groups (AUTH_USER_MODEL is fixed per process, so it needs its own run). On
+#: PostgreSQL also the endpoints with server-side binding and prepared statements.
+SUITES: tuple[tuple[str, tuple[str, ...], bool], ...] = (
+    ("", (), False),
+    ("custom models", ("--ds", "tests.settings.custom_models", "tests/variants"), False),
+    (
+        "prepared statements",
+        (
+            "--ds",
+            "tests.settings.prepared_statements",
+            "tests/orm",
+            "tests/tenancy",
+            *(
+                f"tests/rest/test_{name}.py"
+                for name in (
+                    "query_cost",
+                    "write_cost",
+                    "listing",
+                    "users",
+                    "patch_clients",
+                    "authentication",
+                )
+            ),
+        ),
+        True,
+    ),
 )
 
 
 def run_suites(name: str, args: Sequence[str], database_url: str | None) -> list[StepResult]:
     results = []
-    for suffix, extra in SUITES:
+    for suffix, extra, postgres_only in SUITES:
+        if postgres_only and not database_url:
+            continue
         label = f"{name} ({suffix})" if suffix else name
         result = run_pytest(label, [*args, *extra], database_url)
         if extra and args and result.detail.startswith("pytest exit 5"):

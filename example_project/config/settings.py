@@ -3,7 +3,9 @@
 Environment variables:
 
 - ``DATABASE_URL``: ``postgres://user:password@host:port/name`` (query parameters such as
-  ``?sslmode=require`` become connection options). Default: SQLite at ``example_project/db.sqlite3``.
+  ``?sslmode=require`` become connection options; ``server_side_binding=true`` and
+  ``prepare_threshold=N`` turn on Django's server-side parameter binding and psycopg's prepared
+  statements). Default: SQLite at ``example_project/db.sqlite3``.
 - ``DJANGO_DEBUG``: ``1`` (default) or ``0``.
 - ``DJANGO_SECRET_KEY``: required when ``DJANGO_DEBUG=0``.
 - ``DJANGO_ALLOWED_HOSTS``: comma-separated, default ``127.0.0.1,localhost``.
@@ -71,7 +73,18 @@ TEMPLATES = [
 def database_from_url(url: str) -> dict[str, object]:
     """Django ``DATABASES`` entry for a ``postgres://`` or ``sqlite:///`` URL."""
     parts = urlsplit(url)
-    options = dict(parse_qsl(parts.query))
+    options: dict[str, object] = dict(parse_qsl(parts.query))
+    # Django takes these two typed: the binding only when it `is True`, the threshold as a number.
+    if "server_side_binding" in options:
+        options["server_side_binding"] = str(options["server_side_binding"]).lower() in {
+            "1",
+            "true",
+            "yes",
+            "on",
+        }
+    if "prepare_threshold" in options:
+        threshold = str(options["prepare_threshold"])
+        options["prepare_threshold"] = None if threshold.lower() == "none" else int(threshold)
     if parts.scheme == "sqlite":
         # sqlite:///relative/path, sqlite:////absolute/path
         return {"ENGINE": "django.db.backends.sqlite3", "NAME": unquote(parts.path[1:]) or ":memory:"}
