@@ -117,7 +117,7 @@ class ScimPagination:
             return list_response(self.render(objs[: query.count]), total=total, start_index=1)
         queryset = self.queryset()
         key = self.sort_key()
-        objs = []
+        objs: list[Model] = []
         if query.count:
             vendor = _vendor(queryset)
             ordered = apply_sort(queryset, key, descending=query.descending, vendor=vendor)
