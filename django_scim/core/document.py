@@ -601,6 +601,9 @@ class Projection:
         self.declared = {ext.schema.id.lower(): ext.schema for ext in resource_type.extensions}
         self.containers = {urn: schema.id for urn, schema in self.declared.items()}
         self.rules = self._rules(self.containers)
+        #: ``(container, name)`` -> definition, lower-cased name and plan, for :attr:`rules`:
+        #: the same few attributes recur in every document of a page.
+        self.plans: dict[tuple[str, str], tuple[Attribute | None, str, _Plan]] = {}
 
     def _rules(self, containers: Mapping[str, str]) -> _Rules:
         excluded = _selectors(self.excluded_attributes, self.core.id, containers) or set()
@@ -625,6 +628,21 @@ class Projection:
                 containers.setdefault(key.lower(), key)
             rules = self._rules(containers)
 
+        plans = self.plans if rules is self.rules else {}
+
+        def kept(container: str, schema: Schema | None, name: str, value: Any) -> Any:
+            entry = plans.get((container, name))
+            if entry is None:
+                if schema is core:
+                    attr = core.attribute(name) or COMMON_ATTRIBUTE_INDEX.get(name.lower())
+                else:
+                    attr = schema.attribute(name) if schema is not None else None
+                entry = plans[(container, name)] = (attr, name.lower(), _plan(container, name, attr, rules))
+            attr, lowered, plan = entry
+            if plan is _MISSING:
+                return _MISSING
+            return _project_value(attr, value, container, lowered, plan, rules)
+
         out: dict[str, Any] = {}
         for key, value in document.items():
             lowered = key.lower()
@@ -635,17 +653,15 @@ class Projection:
                 schema = declared.get(lowered)
                 kept_values: dict[str, Any] = {}
                 for name, item in value.items():
-                    attr = schema.attribute(name) if schema is not None else None
-                    kept = _project_attribute(lowered, name, attr, item, rules)
-                    if kept is not _MISSING:
-                        kept_values[name] = kept
+                    part = kept(lowered, schema, name, item)
+                    if part is not _MISSING:
+                        kept_values[name] = part
                 if kept_values:
                     out[key] = kept_values
             else:
-                attr = core.attribute(key) or COMMON_ATTRIBUTE_INDEX.get(lowered)
-                kept = _project_attribute("", key, attr, value, rules)
-                if kept is not _MISSING:
-                    out[key] = kept
+                part = kept("", core, key, value)
+                if part is not _MISSING:
+                    out[key] = part
 
         schemas_key = _get_ci_key(out, "schemas")
         if schemas_key is not None and isinstance(out[schemas_key], list):
@@ -771,6 +787,18 @@ def _parse_name(name: str, core_urn: str, containers: Iterable[str]) -> _Selecto
 
 def _project_attribute(container: str, name: str, attr: Attribute | None, value: Any, rules: _Rules) -> Any:
     """The part of one attribute's value to return, or ``_MISSING``."""
+    plan = _plan(container, name, attr, rules)
+    if plan is _MISSING:
+        return _MISSING
+    return _project_value(attr, value, container, name.lower(), plan, rules)
+
+
+_Plan = set[str] | None | _Missing
+
+
+def _plan(container: str, name: str, attr: Attribute | None, rules: _Rules) -> _Plan:
+    """What :func:`_project_attribute` returns of an attribute, whatever its value: nothing
+    (``_MISSING``), its returned parts (``None``) or the named sub-attributes (a set)."""
     if _never(attr):
         return _MISSING
     returned = attr.returned if attr is not None else Returned.DEFAULT
@@ -778,21 +806,17 @@ def _project_attribute(container: str, name: str, attr: Attribute | None, value:
     requested, excluded = rules.requested, rules.excluded
     if returned is Returned.ALWAYS:
         # RFC 7643 section 7: "always ... regardless of the contents of the "attributes" parameter".
-        return _project_value(attr, value, container, lowered, None, rules)
+        return None
     if (container, None, None) in excluded or (container, lowered, None) in excluded:
         return _MISSING
     if requested is None:
-        if returned is Returned.REQUEST:
-            return _MISSING
-        return _project_value(attr, value, container, lowered, None, rules)
+        return _MISSING if returned is Returned.REQUEST else None
     if (container, lowered, None) in requested or (
         (container, None, None) in requested and returned is not Returned.REQUEST
     ):
-        return _project_value(attr, value, container, lowered, None, rules)
+        return None
     named = {sub for (c, a, sub) in requested if c == container and a == lowered and sub is not None}
-    if named:
-        return _project_value(attr, value, container, lowered, named, rules)
-    return _MISSING
+    return named or _MISSING
 
 
 def _never(attr: Attribute | None) -> bool:
