@@ -793,12 +793,28 @@ class ResourceAdapter:
                 # LOWER() on both sides, as the filter compiler writes it, so the functional
                 # index of migration 0003 serves it (``iexact`` would be UPPER() on PostgreSQL).
                 condition = Q(Exact(Lower(mapping.lookup), Lower(Value(value))))
+            if self._clashes(model, mapping.lookup, condition, value, attr.case_exact, obj.pk):
+                raise Uniqueness(f"{attr.name} {value!r} is already in use.")
+
+    def _clashes(
+        self, model: type[models.Model], lookup: str, condition: Q, value: Any, case_exact: bool, pk: Any
+    ) -> bool:
+        """Whether another resource in the tenant's scope matches ``condition`` (one query,
+        from SQL compiled once per connection when the adapter :meth:`reuses_sql`)."""
+
+        def build() -> QuerySet[Any]:
             # Per tenant: the same userName may exist in another tenant's scope.
             clash = self.scoped(model._default_manager.filter(condition))
-            if obj.pk is not None:
-                clash = clash.exclude(pk=obj.pk)
-            if clash.exists():
-                raise Uniqueness(f"{attr.name} {value!r} is already in use.")
+            if pk is not None:
+                clash = clash.exclude(pk=pk)
+            return clash.order_by().values_list("pk")[:1]
+
+        if not self.reuses_sql():
+            return build().exists()
+        alias = router.db_for_read(model)
+        slots = [value] if pk is None else [value, db_value(alias, model._meta.pk, pk)]  # type: ignore[arg-type]
+        statement = ("unique", type(self), model, lookup, case_exact, self.tenant, pk is None)
+        return bool(values_rows(alias, statement, build, slots))
 
     def _save(self, obj: models.Model, context: WriteContext, *, save_obj: bool = True) -> None:
         # No savepoint of its own: every write runs in the adapter's transaction, which the

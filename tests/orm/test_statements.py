@@ -260,3 +260,22 @@ def test_filters_the_cached_pages_do_not_take(scim: ScimClient) -> None:
         assert adapter.equality_lookup(text) is None
     create_user(scim, userName="ada", title="Engineer")
     assert [u["userName"] for u in _list(scim, "Users", 'title eq "Engineer"')["Resources"]] == ["ada"]
+
+
+def test_uniqueness_checks_from_cached_sql_follow_each_value(scim: ScimClient) -> None:
+    # RFC 7644 section 3.3 / 3.5.2: 409 "uniqueness" for a userName in use (caseExact false,
+    # RFC 7643 section 4.1.1), whichever value compiled the check first.
+    user = "urn:ietf:params:scim:schemas:core:2.0:User"
+    patch_op = "urn:ietf:params:scim:api:messages:2.0:PatchOp"
+    create_user(scim, userName="ada")
+    for name, status in (("ADA", 409), ("bob", 201), ("Bob", 409), ("cy", 201)):
+        response = scim.scim("POST", "/Users", {"schemas": [user], "userName": name})
+        assert response.status_code == status, (name, response.content)
+        if status == 409:
+            assert response.json()["scimType"] == "uniqueness"
+    bob = User.objects.get(username="bob").scim.id
+    for name, status in (("Ada", 409), ("bob", 200), ("BOB2", 200), ("cy", 409)):
+        body = {"schemas": [patch_op], "Operations": [{"op": "replace", "path": "userName", "value": name}]}
+        response = scim.scim("PATCH", f"/Users/{bob}", body)
+        assert response.status_code == status, (name, response.content)
+    assert User.objects.filter(scim__id=bob).values_list("username", flat=True).get() == "BOB2"
