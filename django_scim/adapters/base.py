@@ -458,6 +458,7 @@ class ResourceAdapter:
     reuse_sql: bool | None = None
 
     def reuses_sql(self) -> bool:
+        """Whether this adapter's fixed-shape reads run cached SQL (see :attr:`reuse_sql`)."""
         if self.reuse_sql is not None:
             return self.reuse_sql
         cls = type(self)
