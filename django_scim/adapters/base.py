@@ -449,10 +449,11 @@ class ResourceAdapter:
             return None
         return ("eq", target.lookup, attribute.case_exact), tree.value
 
-    #: Whether reads of a fixed shape (a resource by id, the relations of a page) may run SQL
-    #: compiled for an earlier request (:mod:`django_scim.orm.statements`). ``None``: when the
-    #: queryset hooks (:meth:`get_queryset`, :meth:`exclude_deleted`, :meth:`scoped`,
-    #: :meth:`scope_queryset`) are the ones defined here, whose SQL depends only on the model,
+    #: Whether reads of a fixed shape (a resource by id, the relations of a page, uniqueness
+    #: checks, ``eq`` lookups) may run SQL compiled for an earlier request
+    #: (:mod:`django_scim.orm.statements`). ``None``: when the queryset hooks
+    #: (:meth:`get_queryset`, :meth:`exclude_deleted`, :meth:`scoped`, :meth:`scope_queryset`,
+    #: :meth:`filter_queryset`) are the ones defined here, whose SQL depends only on the model,
     #: the tenant and the delete mode. A subclass that overrides one can set ``True`` when its
     #: queryset depends on nothing else either (not on the request's user, not on the time).
     reuse_sql: bool | None = None
