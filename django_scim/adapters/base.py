@@ -9,6 +9,7 @@ the same name: ``MODEL``, ``COMPANION_MODEL``, ``ATTRIBUTE_MAP``...).
 
 from __future__ import annotations
 
+import functools
 import uuid
 from collections.abc import Callable, Collection, Hashable, Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, ClassVar
@@ -431,7 +432,10 @@ class ResourceAdapter:
         """``(shape, value)`` when the filter ``text`` is ``<attribute> eq "<value>"`` on a text
         column (``userName``, ``externalId``, ``displayName``: what identity providers ask
         before each write), whose SQL is the same for every value but ``""``; else ``None``.
-        Pages of such a filter can come from :meth:`cached_instances`."""
+        Pages of such a filter can come from :meth:`cached_instances`; ``None`` too when this
+        adapter does not :meth:`reuses_sql`."""
+        if not self.reuses_sql():
+            return None
         tree = self._parse_filter(text)
         if not (isinstance(tree, Compare) and tree.op == "eq" and isinstance(tree.value, str) and tree.value):
             return None
@@ -811,12 +815,10 @@ class ResourceAdapter:
                 clash = clash.exclude(pk=pk)
             return clash.order_by().values_list("pk")[:1]
 
-        if not self.reuses_sql():
-            return build().exists()
         alias = router.db_for_read(model)
         slots = [value] if pk is None else [value, db_value(alias, model._meta.pk, pk)]  # type: ignore[arg-type]
         statement = ("unique", type(self), model, lookup, case_exact, self.tenant, pk is None)
-        return bool(values_rows(alias, statement, build, slots))
+        return bool(values_rows(alias, statement if self.reuses_sql() else None, build, slots))
 
     def _save(self, obj: models.Model, context: WriteContext, *, save_obj: bool = True) -> None:
         # No savepoint of its own: every write runs in the adapter's transaction, which the
@@ -1172,25 +1174,19 @@ class ResourceAdapter:
 #: The id :meth:`ResourceAdapter.location_builder` reverses a resource URL with.
 _PROBE_ID = "00000000-0000-4000-8000-000000000000"
 
-#: Reversed probe paths by URL resolver, script prefix and endpoint (a ``reverse()`` per adapter,
-#: so per request, otherwise); bounded.
-_PROBE_PATHS: dict[tuple[Any, str, str], str] = {}
-
 
 def _probe_path(endpoint: str) -> str:
-    """``reverse("scim:resource")`` for ``endpoint`` and :data:`_PROBE_ID`, remembered.
+    """``reverse("scim:resource")`` for ``endpoint`` and :data:`_PROBE_ID`, remembered per URL
+    resolver (``get_resolver`` is cached itself, and gives a new one when ``ROOT_URLCONF``
+    changes) and script prefix."""
+    urlconf = get_urlconf()
+    return _reversed_probe(get_resolver(urlconf), urlconf, get_script_prefix(), endpoint)
 
-    The key holds the resolver ``reverse()`` would use (``get_resolver`` is cached itself, and
-    gives a new one when ``ROOT_URLCONF`` changes) and the script prefix.
-    """
-    key = (get_resolver(get_urlconf()), get_script_prefix(), endpoint)
-    path = _PROBE_PATHS.get(key)
-    if path is None:
-        path = reverse("scim:resource", kwargs={"endpoint": endpoint, "pk": _PROBE_ID})
-        if len(_PROBE_PATHS) >= 64:
-            _PROBE_PATHS.clear()
-        _PROBE_PATHS[key] = path
-    return path
+
+@functools.lru_cache(maxsize=64)
+def _reversed_probe(resolver: Any, urlconf: Any, prefix: str, endpoint: str) -> str:
+    # resolver and prefix only key the cache: reverse() finds both itself.
+    return reverse("scim:resource", urlconf=urlconf, kwargs={"endpoint": endpoint, "pk": _PROBE_ID})
 
 
 def with_id_text(queryset: QuerySet[Any], lookup: str) -> tuple[QuerySet[Any], str]:

@@ -111,16 +111,12 @@ class UserAdapter(ResourceAdapter):
             )
             return queryset.order_by("pk").values_list(relation, "pk", groups.display_field, scim_id)  # type: ignore[misc]
 
-        if groups.reuses_sql():
-            statement = (
-                "groups", type(groups), group_model, user_model, relation, groups.display_field,
-                groups.companion_accessor, groups.tenant, len(pks),
-            )  # fmt: skip
-            alias = router.db_for_read(group_model)
-            slots = [db_value(alias, user_model._meta.pk, pk) for pk in pks]
-            rows = values_rows(alias, statement, build, slots)
-        else:
-            rows = list(build())
+        statement = (
+            "groups", type(groups), group_model, user_model, relation, groups.display_field,
+            groups.companion_accessor, groups.tenant, len(pks),
+        ) if groups.reuses_sql() else None  # fmt: skip
+        alias = router.db_for_read(group_model)
+        rows = values_rows(alias, statement, build, [db_value(alias, user_model._meta.pk, pk) for pk in pks])
         # Group ids come with the rows (one query); only groups made outside SCIM need more.
         ids = {row[1]: str(row[3]) for row in rows if row[3] is not None}
         ids.update(groups.companion_ids({row[1] for row in rows if row[3] is None}))

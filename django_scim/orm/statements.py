@@ -52,7 +52,7 @@ def db_value(alias: str, field: Field[Any, Any], value: Any) -> Any:
 
 def values_rows(
     alias: str,
-    key: Hashable,
+    key: Hashable | None,
     build: Callable[[], QuerySet[Any]],
     slots: Sequence[Any],
 ) -> list[tuple[Any, ...]]:
@@ -63,8 +63,11 @@ def values_rows(
     itself). The first call for a key builds and compiles the queryset (with these values) and
     keeps its SQL when every slot's value is found exactly once among the parameters; a call
     that cannot tell them apart (two equal values, a value equal to a constant of the query)
-    runs uncached.
+    runs uncached. ``key=None`` runs it uncached too (a queryset whose SQL may change between
+    calls), so callers keep one code path.
     """
+    if key is None:
+        return [tuple(row) for row in build().using(alias)]
     connection = connections[alias]
     cache: OrderedDict[Hashable, _Compiled] | None = getattr(connection, _CACHE_ATTRIBUTE, None)
     if cache is None:

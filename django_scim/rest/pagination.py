@@ -147,8 +147,6 @@ class ScimPagination:
         query = self.query
         if not (query.filter and query.count and query.start_index == 1 and not query.sort_by):
             return None
-        if not self.adapter.reuses_sql():
-            return None
         return self.adapter.equality_lookup(query.filter)
 
     def _cursor_page(self) -> dict[str, Any]:
