@@ -132,6 +132,17 @@ def test_rendered_references_stay_in_the_tenant(tenant_a: Tenant, tenant_b: Tena
     assert [m["value"] for m in group["members"]] == [tenant_b.user_id]
 
 
+def test_pages_of_groups_list_the_members_of_the_tenant_alone(tenant_a: Tenant, tenant_b: Tenant) -> None:
+    """A page of groups (members joined per group) hides another tenant's member as the group
+    read alone (members read by key) does, for a membership made outside SCIM."""
+    alice = get_user_model().objects.get(username="alice")
+    Group.objects.get(name="B-team").user_set.add(alice)
+    page = tenant_b.client.get_scim("/Groups").json()
+    assert [[m["value"] for m in g["members"]] for g in page["Resources"]] == [[tenant_b.user_id]]
+    group = tenant_b.client.get_scim(f"/Groups/{tenant_b.group_id}").json()
+    assert group["members"] == page["Resources"][0]["members"]
+
+
 # --- references -------------------------------------------------------------------------------
 
 
