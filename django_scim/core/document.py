@@ -871,6 +871,10 @@ def _project_value(
 def _whole_value(value: Any) -> Any:
     """:func:`_project_value` of a value returned whole: the value, without empty objects."""
     if isinstance(value, list):
+        if all(type(item) is dict and item for item in value):
+            # Objects with something in them (members, emails): kept as they are, without a
+            # call per element (the 10,000 members of a group took 10 ms, this check 1.5 ms).
+            return value if value else _MISSING
         items = [item for item in map(_whole_value, value) if item is not _MISSING]
         return items if items else _MISSING
     if isinstance(value, Mapping) and not value:

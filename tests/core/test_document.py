@@ -844,6 +844,30 @@ def test_project_entra_group_without_members() -> None:
 
 
 @pytest.mark.parametrize(
+    ("members", "returned"),
+    [
+        (
+            [{"value": "u1"}, {"value": "u2", "display": "b"}],
+            [{"value": "u1"}, {"value": "u2", "display": "b"}],
+        ),
+        ([{"value": "u1"}, {}], [{"value": "u1"}]),
+        ([{}, {}], None),
+        ([], None),
+        ([[{"value": "u1"}, {}]], [[{"value": "u1"}]]),
+    ],
+)
+def test_project_drops_empty_objects_of_a_list_returned_whole(
+    members: list[Any], returned: list[Any] | None
+) -> None:
+    """RFC 7643 section 2.5: an empty object is unassigned, in a list too; the others are kept
+    as they are, in order."""
+    document = {"schemas": [GROUP_SCHEMA], "id": "g1", "members": members}
+    result = project(document, GROUP)
+    assert result.get("members") == returned
+    assert ("members" in result) is (returned is not None)
+
+
+@pytest.mark.parametrize(
     "name", ["", "  ", "no such", "a.b.c", "1abc", "urn:nope:x", "name.", ".name", "nosuch"]
 )
 def test_project_ignores_unusable_names(name: str) -> None:
