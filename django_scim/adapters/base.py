@@ -338,18 +338,19 @@ class ResourceAdapter:
 
     def resolve_ids(self, scim_ids: Iterable[str]) -> dict[str, Any]:
         """Model primary keys of the SCIM ids that exist: ``{scim_id: pk}``."""
-        valid = {}
-        for value in scim_ids:
-            try:
-                valid[str(uuid.UUID(str(value)))] = value
-            except (ValueError, TypeError, AttributeError):
-                continue
+        valid = canonical_ids(scim_ids)
+        rows = self._visible_with_ids(valid).values_list(f"{self.companion_accessor}__id", "pk")
+        return {valid[str(scim_id)]: pk for scim_id, pk in rows}
+
+    def _visible_with_ids(self, canonical_ids: Iterable[str]) -> QuerySet[Any]:
+        """The resources with these SCIM ids (canonical UUID text) that this request may see, as
+        :meth:`resolve_ids` finds them; a caller adds the columns it needs to the same query."""
         # Only resources this request may see: another tenant's id, or a soft-deleted user's, is
         # an unknown id.
-        accessor = self.companion_accessor
-        queryset = self.get_model()._default_manager.filter(**{f"{accessor}__pk__in": list(valid)})
-        rows = self.scoped(self.exclude_deleted(queryset)).values_list(f"{accessor}__id", "pk")
-        return {valid[str(scim_id)]: pk for scim_id, pk in rows}
+        queryset = self.get_model()._default_manager.filter(
+            **{f"{self.companion_accessor}__pk__in": list(canonical_ids)}
+        )
+        return self.scoped(self.exclude_deleted(queryset))
 
     def get_object(self, scim_id: str, *, for_update: bool = False) -> models.Model:
         """The resource with SCIM id ``scim_id``; :class:`NotFound` when there is none."""
@@ -1243,6 +1244,17 @@ def with_id_text(queryset: QuerySet[Any], lookup: str) -> tuple[QuerySet[Any], s
     if connections[queryset.db].vendor != "postgresql":
         return queryset, lookup
     return queryset.annotate(scim_id_text=Cast(lookup, output_field=CharField())), "scim_id_text"
+
+
+def canonical_ids(scim_ids: Iterable[str]) -> dict[str, str]:
+    """``{canonical UUID text: id as given}`` of the ids that are UUIDs (the others exist nowhere)."""
+    valid = {}
+    for value in scim_ids:
+        try:
+            valid[str(uuid.UUID(str(value)))] = value
+        except (ValueError, TypeError, AttributeError):
+            continue
+    return valid
 
 
 def _field_values(obj: models.Model) -> dict[str, Any]:

@@ -17,6 +17,7 @@ included, are bounded with ``django_assert_max_num_queries``.
 from __future__ import annotations
 
 import threading
+import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
@@ -24,13 +25,17 @@ from typing import Any
 import pytest
 from django.contrib.auth.models import Group, User
 from django.contrib.sessions.models import Session
-from django.db import connection, transaction
+from django.db import DEFAULT_DB_ALIAS, connection, router, transaction
+from django.db.models.signals import post_save
+from django.db.models.sql.compiler import SQLCompiler
 from django.test.utils import CaptureQueriesContext
 
+from django_scim.adapters.groups import GroupAdapter
 from django_scim.adapters.registry import get_adapter
 from django_scim.adapters.users import UserAdapter
 from django_scim.core.constants import PATCH_OP
 from django_scim.models import ScimGroup, ScimUser
+from django_scim.orm import statements
 from tests.conftest import ScimClient, create_user, db_state
 
 pytestmark = pytest.mark.django_db
@@ -270,3 +275,174 @@ def test_a_membership_change_waits_for_a_user_write_and_keeps_its_version_bump(
     start = _version(user["meta"]["version"])
     assert _version(response["ETag"]) == start + 1
     assert ScimUser.objects.get(resource_id=pk).version == start + 2
+
+
+def test_patch_of_a_user_updates_the_changed_columns_only(scim: ScimClient) -> None:
+    """RFC 7644 section 3.5.2: a PATCH writes what it changes. The user row's UPDATE sets the
+    columns whose values changed (``update_fields``, so Django's ``pre_save`` / ``post_save``
+    signals still run, told which fields); the companion's sets the version and time (RFC 7644
+    section 3.14) and the JSON attributes only when they changed."""
+    user = create_user(scim, userName="bjensen", name={"givenName": "Barbara"}, nickName="Babs")
+    saved: list[tuple[str, frozenset[str] | None]] = []
+
+    def record(sender: type, instance: Any, update_fields: frozenset[str] | None, **kwargs: Any) -> None:
+        if sender in (User, ScimUser):
+            saved.append((sender.__name__, update_fields))
+
+    post_save.connect(record)
+    try:
+        operation = {"op": "replace", "value": {"active": True, "name": {"givenName": "Babs"}}}
+        with _own_statements() as own:
+            response = _patch(scim, f"/Users/{user['id']}", operation)
+        assert response.status_code == 200, response.content
+        update_user, update_companion = (q for q in own if q.startswith("UPDATE"))
+        assert update_user.startswith('UPDATE "auth_user" SET "first_name" = ')
+        assert '"username"' not in update_user and '"password"' not in update_user
+        assert '"version"' in update_companion and '"last_modified"' in update_companion
+        assert '"attributes"' not in update_companion and '"created"' not in update_companion
+        assert saved == [
+            ("User", frozenset({"first_name"})),
+            ("ScimUser", frozenset({"last_modified", "version"})),
+        ]
+
+        saved.clear()
+        with _own_statements() as own:
+            response = _patch(
+                scim, f"/Users/{user['id']}", {"op": "replace", "path": "nickName", "value": "B"}
+            )
+        assert response.status_code == 200, response.content
+        (update_companion,) = (q for q in own if q.startswith("UPDATE"))
+        assert '"attributes"' in update_companion
+        assert saved == [("ScimUser", frozenset({"attributes", "last_modified", "version"}))]
+    finally:
+        post_save.disconnect(record)
+    stored = scim.get_scim(f"/Users/{user['id']}").json()
+    assert stored["name"]["givenName"] == "Babs" and stored["nickName"] == "B"
+    assert stored["userName"] == "bjensen" and stored["active"] is True
+
+
+def _locked_compiles(monkeypatch: pytest.MonkeyPatch) -> list[bool]:
+    """Records, for each SELECT ... FOR UPDATE compiled, whether it names its tables (``of``)."""
+    compiled: list[bool] = []
+    as_sql = SQLCompiler.as_sql
+
+    def counting(self: SQLCompiler, *args: Any, **kwargs: Any) -> Any:
+        if self.query.select_for_update:
+            compiled.append(bool(self.query.select_for_update_of))
+        return as_sql(self, *args, **kwargs)
+
+    monkeypatch.setattr(SQLCompiler, "as_sql", counting)
+    return compiled
+
+
+def test_the_locked_read_is_compiled_once(scim: ScimClient, monkeypatch: pytest.MonkeyPatch) -> None:
+    """RFC 7644 section 3.5.2: each PATCH locks its resource; the lock's SQL is compiled by the
+    first and run again by the next (other resources), each reading and writing its own."""
+    statements.clear(DEFAULT_DB_ALIAS)
+    users = [create_user(scim, userName=name) for name in ("ada", "bob")]
+    compiled = _locked_compiles(monkeypatch)
+    for user, name in zip(users, ("Ada", "Bob"), strict=True):
+        response = _patch(
+            scim, f"/Users/{user['id']}", {"op": "replace", "path": "name.givenName", "value": name}
+        )
+        assert response.status_code == 200, response.content
+        assert response.json()["userName"] == user["userName"]
+        assert response.json()["name"]["givenName"] == name
+    assert compiled == [False]
+    assert [u.first_name for u in User.objects.order_by("username")] == ["Ada", "Bob"]
+
+
+def test_reads_routed_elsewhere_lock_through_the_orm(
+    scim: ScimClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A router that sends reads to another database than writes: the lock is the ORM's
+    ``select_for_update(of=...)`` on the write database, compiled each time (never SQL cached
+    for the read database)."""
+    user = create_user(scim, userName="ada")
+    compiled = _locked_compiles(monkeypatch)
+    adapter = get_adapter("User")
+    monkeypatch.setattr(router, "db_for_read", lambda model, **hints: "replica")
+    with transaction.atomic():
+        for _ in range(2):
+            obj = adapter.get_object(user["id"], for_update=True)
+            assert obj.username == "ada"
+    assert compiled == [True, True]
+
+
+def _membership_queries(statements: list[str]) -> list[str]:
+    return [q for q in statements if "EXISTS" in q and "auth_user_groups" in q]
+
+
+def test_adding_a_member_reads_its_id_and_membership_in_one_query(scim: ScimClient) -> None:
+    """RFC 7644 section 3.5.2.1: ``add`` of members resolves the ids (unknown: 400
+    invalidValue) and inserts those not yet members, in one read whatever the group's size:
+    the ids with an EXISTS of each membership. From SQL compiled once, it reads each group's
+    own memberships."""
+    statements.clear(DEFAULT_DB_ALIAS)
+    member = ScimUser.objects.create(resource=User.objects.create(username="bjensen"))
+    first, second = (Group.objects.create(name=name) for name in ("Tour Guides", "Staff"))
+    first.user_set.add(member.resource)
+    first_id, second_id = (ScimGroup.objects.create(resource=g).id for g in (first, second))
+    add = {"op": "add", "path": "members", "value": [{"value": str(member.id)}]}
+    with _own_statements() as own:
+        response = _patch(scim, f"/Groups/{first_id}", add)
+    # Already a member: nothing written, the version stays (RFC 7644 section 3.14).
+    assert response.status_code == 204, response.content
+    assert len(_membership_queries(own)) == 1
+    assert not [q for q in own if q.startswith(("INSERT", "UPDATE"))], own
+    with _own_statements() as own:
+        response = _patch(scim, f"/Groups/{second_id}", add)
+    assert response.status_code == 204, response.content
+    lock, membership, insert, bump, update_companion = own
+    assert "FOR UPDATE" in lock or not connection.features.has_select_for_update
+    assert membership in _membership_queries(own)
+    assert insert.startswith("INSERT") and '"auth_user_groups"' in insert
+    assert bump.startswith('UPDATE "django_scim_scimuser"')
+    assert update_companion.startswith('UPDATE "django_scim_scimgroup"')
+    assert set(second.user_set.values_list("username", flat=True)) == {"bjensen"}
+    unknown = _patch(scim, f"/Groups/{second_id}", {**add, "value": [{"value": str(uuid.uuid4())}]})
+    assert unknown.status_code == 400 and unknown.json()["scimType"] == "invalidValue"
+
+
+def test_removing_a_member_reads_its_id_and_membership_in_one_query(scim: ScimClient) -> None:
+    """RFC 7644 section 3.5.2.2: ``remove`` by ``members[value eq "id"]`` deletes the membership
+    row of that id when it is one; the id and its membership are read in one query."""
+    member = ScimUser.objects.create(resource=User.objects.create(username="bjensen"))
+    group = Group.objects.create(name="Tour Guides")
+    group.user_set.add(member.resource)
+    companion = ScimGroup.objects.create(resource=group)
+    remove = {"op": "remove", "path": f'members[value eq "{member.id}"]'}
+    with _own_statements() as own:
+        response = _patch(scim, f"/Groups/{companion.id}", remove)
+    assert response.status_code == 204, response.content
+    assert len(_membership_queries(own)) == 1
+    assert len([q for q in own if "auth_user_groups" in q]) == 2  # the read and the DELETE
+    assert not group.user_set.exists()
+
+
+def test_overridden_member_resolution_is_still_called(scim: ScimClient) -> None:
+    """A GroupAdapter subclass overriding ``member_pks``, or a member adapter overriding
+    ``resolve_ids``, decides which members a PATCH names (the one-query read is theirs only
+    when neither is overridden)."""
+    chosen = User.objects.create(username="chosen")
+    named = ScimUser.objects.create(resource=User.objects.create(username="named"))
+    group = Group.objects.create(name="Tour Guides")
+    values = [{"value": str(named.id)}]
+
+    class Choosing(GroupAdapter):
+        def member_pks(self, values: Any) -> set[Any]:
+            return {chosen.pk}
+
+    class Resolving(UserAdapter):
+        def resolve_ids(self, scim_ids: Any) -> dict[str, Any]:
+            return dict.fromkeys(scim_ids, chosen.pk)
+
+    class WithResolving(GroupAdapter):
+        def member_adapter(self) -> Any:
+            return Resolving()
+
+    assert Choosing()._named_members(group, values) == ({chosen.pk}, set())
+    assert WithResolving()._named_members(group, values) == ({chosen.pk}, set())
+    group.user_set.add(chosen)
+    assert WithResolving()._present_members(group, [str(named.id)]) == {chosen.pk}
+    assert GroupAdapter()._named_members(group, values) == ({named.resource_id}, set())
