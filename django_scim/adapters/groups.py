@@ -57,7 +57,12 @@ class GroupAdapter(ResourceAdapter):
     member_resource_type = "User"
 
     def member_adapter(self) -> ResourceAdapter:
-        return get_adapter(self.member_resource_type, self.request)
+        """The adapter of the member resource type, for this adapter's request (made once: a
+        membership PATCH asks for it to resolve the ids and to bump their versions)."""
+        adapter: ResourceAdapter | None = self.__dict__.get("_member_adapter")
+        if adapter is None:
+            adapter = self.__dict__["_member_adapter"] = get_adapter(self.member_resource_type, self.request)
+        return adapter
 
     def members_manager(self, obj: models.Model) -> Any:
         """The related manager of ``obj``'s members (``group.user_set``, ``team.members``)."""

@@ -103,9 +103,15 @@ def _projection(request: Request) -> dict[str, list[str] | None]:
 
 class ResourceViewMixin:
     request: Request
+    #: The resource type the provisioning log records for this request (set by get_adapter).
+    log_resource_type: str | None = None
 
     def get_adapter(self, endpoint: str) -> ResourceAdapter:
-        return get_adapter_for_endpoint(endpoint, self.request)
+        adapter = get_adapter_for_endpoint(endpoint, self.request)
+        # The provisioning log names the resource type from this (log.recorder), building no
+        # second adapter for it.
+        self.log_resource_type = adapter.name
+        return adapter
 
     def resource_response(
         self, adapter: ResourceAdapter, obj: Any, *, status_code: int = status.HTTP_200_OK

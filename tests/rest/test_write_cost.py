@@ -30,11 +30,12 @@ from django.db.models.signals import post_save
 from django.db.models.sql.compiler import SQLCompiler
 from django.test.utils import CaptureQueriesContext
 
+from django_scim.adapters.base import ResourceAdapter
 from django_scim.adapters.groups import GroupAdapter
 from django_scim.adapters.registry import get_adapter
 from django_scim.adapters.users import UserAdapter
 from django_scim.core.constants import PATCH_OP
-from django_scim.models import ScimGroup, ScimUser
+from django_scim.models import ProvisioningLog, ScimGroup, ScimUser
 from django_scim.orm import statements
 from tests.conftest import ScimClient, create_user, db_state
 
@@ -446,3 +447,28 @@ def test_overridden_member_resolution_is_still_called(scim: ScimClient) -> None:
     group.user_set.add(chosen)
     assert WithResolving()._present_members(group, [str(named.id)]) == {chosen.pk}
     assert GroupAdapter()._named_members(group, values) == ({named.resource_id}, set())
+
+
+def test_writes_build_each_adapter_once(scim: ScimClient, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The adapter a write's view builds also names the provisioning log's resource type, and a
+    membership PATCH (RFC 7644 section 3.5.2) builds one member adapter for all it asks of it."""
+    member = ScimUser.objects.create(resource=User.objects.create(username="bjensen"))
+    companion = ScimGroup.objects.create(resource=Group.objects.create(name="Tour Guides"))
+    _warm(scim)
+    built: list[str] = []
+    init = ResourceAdapter.__init__
+
+    def counting(self: ResourceAdapter, *args: Any, **kwargs: Any) -> None:
+        built.append(self.name)
+        init(self, *args, **kwargs)
+
+    monkeypatch.setattr(ResourceAdapter, "__init__", counting)
+    created = scim.scim("POST", "/Users", {"schemas": [USER], "userName": "ada"})
+    assert created.status_code == 201, created.content
+    assert built == ["User"]
+    built.clear()
+    add = {"op": "add", "path": "members", "value": [{"value": str(member.id)}]}
+    assert _patch(scim, f"/Groups/{companion.id}", add).status_code == 204
+    assert built == ["Group", "User"]
+    logged = ProvisioningLog.objects.order_by("-pk").values_list("resource_type", flat=True)[:2]
+    assert list(logged) == ["Group", "User"]
