@@ -12,6 +12,7 @@ from __future__ import annotations
 import functools
 import uuid
 from collections.abc import Callable, Collection, Hashable, Iterable, Mapping, Sequence
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from django.apps import apps
@@ -70,6 +71,22 @@ Keys = tuple[str, ...]
 #: Set on the instance :meth:`ResourceAdapter.create` returns: its render reads no relation the
 #: request did not write.
 _CREATED_MARK = "_scim_created"
+
+#: Where :meth:`ResourceAdapter.cached_instances` keeps, on each instance, the values of the
+#: relation columns read with it (see :meth:`ResourceAdapter.relations_read`).
+_READ_ALONG = "_scim_read_along"
+
+
+@dataclass(frozen=True)
+class RelationColumn:
+    """A relation-backed attribute read in its resources' own statement
+    (:meth:`ResourceAdapter.relation_columns`)."""
+
+    #: An expression of the resource's row (a correlated subquery), annotated on its queryset.
+    expression: Any
+    #: Everything its SQL depends on, for the key of the cached statement.
+    key: Hashable
+
 
 #: The methods that shape every queryset of an adapter (see :attr:`ResourceAdapter.reuse_sql`).
 _QUERYSET_HOOKS = ("get_queryset", "exclude_deleted", "scoped", "scope_queryset", "filter_queryset")
@@ -352,14 +369,22 @@ class ResourceAdapter:
         )
         return self.scoped(self.exclude_deleted(queryset))
 
-    def get_object(self, scim_id: str, *, for_update: bool = False) -> models.Model:
-        """The resource with SCIM id ``scim_id``; :class:`NotFound` when there is none."""
+    def get_object(
+        self, scim_id: str, *, for_update: bool = False, returned: Collection[str] = ()
+    ) -> models.Model:
+        """The resource with SCIM id ``scim_id``; :class:`NotFound` when there is none.
+
+        ``returned``: the top-level attributes of the response it is read for
+        (:meth:`returned_attributes`). Relation-backed ones among them that the adapter reads with
+        the resource (:meth:`relation_columns`) come in the same statement, for
+        :meth:`load_relations`; the others are read when it is rendered, as before.
+        """
         try:
             key = uuid.UUID(scim_id)
         except (ValueError, TypeError, AttributeError):
             raise NotFound(f"Resource {scim_id} not found.") from None
         if self.reuses_sql() and (not for_update or self._locks_with_cached_sql()):
-            found = self._fetch_locked(key) if for_update else self._fetch(key)
+            found = self._fetch_locked(key) if for_update else self._fetch(key, returned)
             if found is None:
                 raise NotFound(f"Resource {scim_id} not found.")
             return found
@@ -406,7 +431,7 @@ class ResourceAdapter:
         )
         return objs[0] if objs else None
 
-    def _fetch(self, key: uuid.UUID) -> models.Model | None:
+    def _fetch(self, key: uuid.UUID, returned: Collection[str]) -> models.Model | None:
         """:meth:`get_object` for reading, from SQL compiled once per connection and tenant."""
         accessor = self.companion_accessor
         companion_pk = self.get_companion_model()._meta.pk
@@ -415,35 +440,51 @@ class ResourceAdapter:
             "object",
             lambda: self.get_queryset().filter(**{f"{accessor}__pk": key}).order_by()[:1],
             [db_value(router.db_for_read(self.get_model()), companion_pk, key)],
+            returned=returned,
         )
         return objs[0] if objs else None
 
     def cached_instances(
-        self, statement: Hashable, build: Callable[[], QuerySet[Any]], slots: Sequence[Any]
+        self,
+        statement: Hashable,
+        build: Callable[[], QuerySet[Any]],
+        slots: Sequence[Any],
+        *,
+        returned: Collection[str] = (),
     ) -> list[models.Model]:
         """The resources of ``build()`` (narrowed from :meth:`get_queryset`), read through SQL
         compiled once per connection (:func:`~django_scim.orm.statements.values_rows`).
 
         ``statement`` names the shape of ``build()``'s SQL apart from this adapter's own
-        (model, companion, tenant, delete mode: added here); ``slots`` are the values that vary.
-        One row of the model's and the companion's columns per resource, made into the two
-        instances as the ORM makes them (``Model.from_db``), the companion set on the resource.
-        Only for adapters that :meth:`reuses_sql`.
+        (model, companion, tenant, delete mode, relation columns: added here); ``slots`` are the
+        values that vary. One row of the model's and the companion's columns per resource, made
+        into the two instances as the ORM makes them (``Model.from_db``), the companion set on
+        the resource, and the :meth:`relation_columns` of the attributes in ``returned`` (the
+        response's, :meth:`returned_attributes`), kept for :meth:`relations_read`. Only for
+        adapters that :meth:`reuses_sql`.
         """
         model, companion_model = self.get_model(), self.get_companion_model()
         accessor = self.companion_accessor
         own = [field.attname for field in model._meta.concrete_fields]
         theirs = [field.attname for field in companion_model._meta.concrete_fields]
         alias = router.db_for_read(model)
-        key = (statement, type(self), model, companion_model, accessor, self.tenant, self.delete_mode())
-        rows = values_rows(
-            alias,
-            key,
-            lambda: build().values_list(*own, *(f"{accessor}__{name}" for name in theirs)),
-            slots,
-        )
+        along = self.relation_columns(returned, alias)
+        names = {attr: f"scim_read_{attr}" for attr in along}
+        key = (
+            statement, type(self), model, companion_model, accessor, self.tenant, self.delete_mode(),
+            tuple((attr, column.key) for attr, column in along.items()),
+        )  # fmt: skip
+
+        def values() -> QuerySet[Any]:
+            queryset = build()
+            if along:
+                queryset = queryset.annotate(**{names[attr]: along[attr].expression for attr in along})
+            return queryset.values_list(*own, *(f"{accessor}__{name}" for name in theirs), *names.values())
+
+        rows = values_rows(alias, key, values, slots)
         relation = model._meta.get_field(accessor)
         companion_pk = theirs.index(companion_model._meta.pk.attname) + len(own)  # type: ignore[union-attr]
+        end = len(own) + len(theirs)
         objs = []
         for row in rows:
             obj = model.from_db(alias, own, row[: len(own)])
@@ -452,9 +493,33 @@ class ResourceAdapter:
                 # leaves it), for ensure_companions to add.
                 relation.set_cached_value(obj, None)  # type: ignore[union-attr]
             else:
-                setattr(obj, accessor, companion_model.from_db(alias, theirs, row[len(own) :]))
+                setattr(obj, accessor, companion_model.from_db(alias, theirs, row[len(own) : end]))
+            if along:
+                obj.__dict__[_READ_ALONG] = dict(zip(along, row[end:], strict=True))
             objs.append(obj)
         return objs
+
+    def relation_columns(self, returned: Collection[str], alias: str) -> dict[str, RelationColumn]:
+        """Relation-backed attributes among ``returned`` that :meth:`cached_instances` reads in
+        the resources' own statement on database ``alias``: one round trip instead of two.
+
+        The base adapter has none; :class:`~django_scim.adapters.users.UserAdapter` reads
+        ``groups`` this way. An implementation's :meth:`load_relations` takes the values from
+        :meth:`relations_read`, and reads them itself for resources that came without.
+        """
+        return {}
+
+    @staticmethod
+    def relations_read(objs: Sequence[models.Model], attr: str) -> dict[Any, Any] | None:
+        """The values of :meth:`relation_columns` ``attr`` read with ``objs``, by primary key;
+        ``None`` unless every one of ``objs`` came with it."""
+        found = {}
+        for obj in objs:
+            read = obj.__dict__.get(_READ_ALONG)
+            if read is None or attr not in read:
+                return None
+            found[obj.pk] = read[attr]
+        return found
 
     def equality_lookup(self, text: str) -> tuple[Hashable, str] | None:
         """``(shape, value)`` when the filter ``text`` is ``<attribute> eq "<value>"`` on a text
@@ -540,6 +605,15 @@ class ResourceAdapter:
         """``meta.version`` and the ETag header (RFC 7644 section 3.14): a weak validator."""
         return f'W/"{companion.version}"'
 
+    def returned_attributes(
+        self, *, attributes: Sequence[str] | None = None, excluded_attributes: Sequence[str] | None = None
+    ) -> frozenset[str]:
+        """The top-level attributes a response with these ``attributes`` / ``excludedAttributes``
+        contains (RFC 7644 section 3.4.2.5, :func:`~django_scim.core.document.returned_attributes`)."""
+        return scim_document.returned_attributes(
+            self.resource_type, attributes=attributes, excluded_attributes=excluded_attributes
+        )
+
     def load_relations(
         self, objs: Sequence[models.Model], attributes: Collection[str] | None = None
     ) -> dict[str, dict[Any, list[dict[str, Any]]]]:
@@ -579,9 +653,7 @@ class ResourceAdapter:
         self.ensure_companions(objs)
         if not objs:
             return []
-        returned = scim_document.returned_attributes(
-            self.resource_type, attributes=attributes, excluded_attributes=excluded_attributes
-        )
+        returned = self.returned_attributes(attributes=attributes, excluded_attributes=excluded_attributes)
         if all(getattr(obj, _CREATED_MARK, False) for obj in objs):
             # Just made by create(): in no relation but those its request wrote (a new user is in
             # no group; User "groups" is readOnly, RFC 7643 section 4.1.2). Only those are read.

@@ -12,7 +12,8 @@ from django.apps import apps
 from django.conf import settings
 from django.contrib.auth import SESSION_KEY, get_user_model
 from django.core.exceptions import ImproperlyConfigured
-from django.db import models, router, transaction
+from django.db import connections, models, router, transaction
+from django.db.models import OuterRef, Subquery
 from django.dispatch import receiver
 from django.utils import timezone
 
@@ -21,10 +22,11 @@ from ..conf import scim_settings
 from ..core.constants import ENTERPRISE_USER_SCHEMA, USER_SCHEMA
 from ..core.errors import Uniqueness
 from ..models import ScimCompanion
+from ..orm.aggregates import JSON_ROWS_VENDORS, JSONRows
 from ..orm.compiler import RelationLookup
 from ..orm.mapping import AttributeMapping, Field, Password, PrimaryValue
 from ..orm.statements import db_value, values_rows
-from .base import ResourceAdapter, with_id_text
+from .base import RelationColumn, ResourceAdapter, with_id_text
 from .registry import get_adapter, is_served
 
 logger = logging.getLogger(__name__)
@@ -93,12 +95,30 @@ class UserAdapter(ResourceAdapter):
     def load_relations(
         self, objs: Sequence[models.Model], attributes: Collection[str] | None = None
     ) -> dict[str, dict[Any, list[dict[str, Any]]]]:
-        """``groups``: one query for the whole page (rows, with the groups' SCIM ids joined)."""
+        """``groups``: read with the users (:meth:`relation_columns`), or one query for the whole
+        page (rows, with the groups' SCIM ids joined)."""
         if not objs or (attributes is not None and "groups" not in attributes):
             return {}
         if not is_served(self.group_resource_type):
             return {}
-        groups = get_adapter(self.group_resource_type, self.request)
+        groups = self.group_adapter()
+        read = self.relations_read(objs, "groups")
+        rows = self._group_rows(groups, objs) if read is None else _read_group_rows(groups, read)
+        # Group ids come with the rows (one query); only groups made outside SCIM need more.
+        ids = {row[1]: str(row[3]) for row in rows if row[3] is not None}
+        ids.update(groups.companion_ids({row[1] for row in rows if row[3] is None}))
+        location = groups.location_builder()
+        result: dict[Any, list[dict[str, Any]]] = defaultdict(list)
+        for user_pk, group_pk, display, _companion in rows:
+            scim_id = ids[group_pk]
+            result[user_pk].append(
+                {"value": scim_id, "$ref": location(scim_id), "display": display, "type": "direct"}
+            )
+        return {"groups": result}
+
+    def _group_rows(self, groups: ResourceAdapter, objs: Sequence[models.Model]) -> list[tuple[Any, ...]]:
+        """``(user pk, group pk, display, group SCIM id or None)`` of the users ``objs``, in
+        group order: one query, from SQL compiled once per connection."""
         relation = groups.members_relation  # type: ignore[attr-defined]
         group_model, user_model = groups.get_model(), self.get_model()
         pks = list(dict.fromkeys(obj.pk for obj in objs))
@@ -116,23 +136,42 @@ class UserAdapter(ResourceAdapter):
             groups.companion_accessor, groups.tenant, len(pks),
         ) if groups.reuses_sql() else None  # fmt: skip
         alias = router.db_for_read(group_model)
-        rows = values_rows(alias, statement, build, [db_value(alias, user_model._meta.pk, pk) for pk in pks])
-        # Group ids come with the rows (one query); only groups made outside SCIM need more.
-        ids = {row[1]: str(row[3]) for row in rows if row[3] is not None}
-        ids.update(groups.companion_ids({row[1] for row in rows if row[3] is None}))
-        location = groups.location_builder()
-        result: dict[Any, list[dict[str, Any]]] = defaultdict(list)
-        for user_pk, group_pk, display, _companion in rows:
-            scim_id = ids[group_pk]
-            result[user_pk].append(
-                {"value": scim_id, "$ref": location(scim_id), "display": display, "type": "direct"}
-            )
-        return {"groups": result}
+        return values_rows(alias, statement, build, [db_value(alias, user_model._meta.pk, pk) for pk in pks])
+
+    def relation_columns(self, returned: Collection[str], alias: str) -> dict[str, RelationColumn]:
+        """``groups``, when the response has them: a JSON array of ``[pk, display, SCIM id]``
+        per group of the user, aggregated by a correlated subquery (:class:`JSONRows`) that is
+        scoped as :meth:`load_relations` scopes its query. Not where the group adapter's own
+        SQL may not be reused (:meth:`reuses_sql`) or the database has no JSON aggregate."""
+        if "groups" not in returned or not is_served(self.group_resource_type):
+            return {}
+        groups = self.group_adapter()
+        if not groups.reuses_sql() or connections[alias].vendor not in JSON_ROWS_VENDORS:
+            return {}
+        relation = groups.members_relation  # type: ignore[attr-defined]
+        group_model, display, accessor = groups.get_model(), groups.display_field, groups.companion_accessor
+        # Scoped to the tenant: another tenant's group (linked outside SCIM) is not listed.
+        rows = (
+            groups.scoped(group_model._default_manager.filter(**{relation: OuterRef("pk")}))
+            .order_by()
+            .values(relation)
+            .annotate(rows=JSONRows("pk", display, f"{accessor}__id"))
+            .values("rows")
+        )
+        key = ("groups", type(groups), group_model, relation, display, accessor, groups.tenant)
+        return {"groups": RelationColumn(Subquery(rows), key)}
+
+    def group_adapter(self) -> ResourceAdapter:
+        """The adapter of :attr:`group_resource_type` for this request (made once per adapter)."""
+        adapter: ResourceAdapter | None = self.__dict__.get("_group_adapter")
+        if adapter is None:
+            adapter = self.__dict__["_group_adapter"] = get_adapter(self.group_resource_type, self.request)
+        return adapter
 
     def relation_lookups(self) -> dict[str, RelationLookup]:
         if not is_served(self.group_resource_type):
             return {}
-        groups = get_adapter(self.group_resource_type, self.request)
+        groups = self.group_adapter()
         return {
             # RFC 7643 section 4.1.2: a user's groups; rendered with type "direct" (load_relations).
             "groups": RelationLookup(
@@ -269,3 +308,22 @@ def _end_sessions_on_deactivation(
     end_sessions = getattr(adapter, "end_sessions", None)
     if end_sessions is not None:
         end_sessions(instance)
+
+
+def _read_group_rows(groups: ResourceAdapter, read: Mapping[Any, Any]) -> list[tuple[Any, ...]]:
+    """:meth:`UserAdapter._group_rows` from the JSON arrays read with the users, in group order.
+
+    JSON has no key or UUID types: the group's key and SCIM id are made back into the fields'
+    values (SQLite writes a UUID as 32 hex digits, PostgreSQL as text with dashes).
+    """
+    group_pk = groups.get_model()._meta.pk
+    companion_id = groups.get_companion_model()._meta.pk
+    assert group_pk is not None and companion_id is not None
+    rows = []
+    for user_pk, value in read.items():
+        found = [
+            (group_pk.to_python(pk), display, None if scim_id is None else companion_id.to_python(scim_id))
+            for pk, display, scim_id in value or ()
+        ]
+        rows += [(user_pk, *row) for row in sorted(found, key=lambda row: row[0])]
+    return rows

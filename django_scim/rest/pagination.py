@@ -112,6 +112,9 @@ class ScimPagination:
                 ("page", shape, query.count),
                 lambda: self.queryset().order_by("pk")[: query.count + 1],
                 [value],
+                returned=self.adapter.returned_attributes(
+                    attributes=query.attributes, excluded_attributes=query.excluded_attributes
+                ),
             )
             total = len(objs) if len(objs) <= query.count else self.queryset().count()
             return list_response(self.render(objs[: query.count]), total=total, start_index=1)

@@ -210,7 +210,8 @@ class ResourceDetailView(ResourceViewMixin, ScimView):
 
     def get(self, request: Request, endpoint: str, pk: str) -> Response:
         adapter = self.get_adapter(endpoint)
-        obj = adapter.get_object(pk)
+        # The relations the response has come with the resource, in its statement where they can.
+        obj = adapter.get_object(pk, returned=adapter.returned_attributes(**_projection(request)))
         adapter.ensure_companions([obj])
         companion = adapter.companion(obj)
         assert companion is not None

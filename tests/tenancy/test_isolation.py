@@ -143,6 +143,32 @@ def test_pages_of_groups_list_the_members_of_the_tenant_alone(tenant_a: Tenant, 
     assert group["members"] == page["Resources"][0]["members"]
 
 
+def test_lookups_read_the_tenants_groups_with_the_user(
+    tenant_a: Tenant, tenant_b: Tenant, django_assert_num_queries: Any
+) -> None:
+    """GET by id and ``userName eq`` read the user's groups in the user's own statement, scoped
+    to the tenant there too: B's group, linked outside SCIM, is not shown; the statement cached
+    for A does not show A's groups to B (RFC 7644 section 3.4.1, RFC 7643 section 4.1.2)."""
+    alice = get_user_model().objects.get(username="alice")
+    Group.objects.get(name="B-team").user_set.add(alice)
+    Group.objects.get(name="A-team").user_set.add(get_user_model().objects.get(username="bob"))
+    for tenant in (tenant_a, tenant_b):
+        tenant.client.get_scim("/ServiceProviderConfig")  # the token's last_used, once a minute
+    for _ in range(2):  # compiled (SQLite tells its JSON support once), then cached
+        by_id = tenant_a.client.get_scim(f"/Users/{tenant_a.user_id}").json()
+        found = query(tenant_a.client, "/Users", filter='userName eq "alice"').json()
+        assert [g["value"] for g in by_id["groups"]] == [tenant_a.group_id]
+        assert found["Resources"] == [by_id]
+        bob = tenant_b.client.get_scim(f"/Users/{tenant_b.user_id}").json()
+        assert [g["value"] for g in bob["groups"]] == [tenant_b.group_id]
+        assert query(tenant_b.client, "/Users", filter='userName eq "alice"').json()["totalResults"] == 0
+    # The token, its tenant, the user with its groups.
+    with django_assert_num_queries(3):
+        assert tenant_a.client.get_scim(f"/Users/{tenant_a.user_id}").json() == by_id
+    with django_assert_num_queries(3):
+        assert query(tenant_a.client, "/Users", filter='userName eq "alice"').json() == found
+
+
 # --- references -------------------------------------------------------------------------------
 
 

@@ -6,6 +6,8 @@ settings (``SCIM["RESOURCE_TYPES"]``), no view code (RFC 7643 sections 4.1 and 4
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 from django.contrib.auth import get_user_model
 from django.core.management import call_command
@@ -76,6 +78,29 @@ def test_team_model_serves_as_groups(scim: ScimClient) -> None:
     assert user["groups"][0]["value"] == group["id"]
     found = scim.get_scim(f'/Groups?filter=members.value eq "{bob["id"]}"').json()
     assert found["totalResults"] == 1
+
+
+def test_a_users_teams_come_with_the_user(scim: ScimClient, django_assert_num_queries: Any) -> None:
+    """GET by id and ``userName eq`` read the user's teams in the user's statement (RFC 7643
+    section 4.1.2 ``groups``), Team.title as their display, a team made outside SCIM included."""
+    ada = scim.scim("POST", "/Users", {"schemas": [USER], "userName": "ada@example.com"}).json()
+    blue = scim.scim(
+        "POST", "/Groups", {"schemas": [GROUP], "displayName": "Blue", "members": [{"value": ada["id"]}]}
+    )
+    outside = Team.objects.create(title="Red")
+    outside.members.add(get_user_model().objects.get(email="ada@example.com"))
+    first = scim.get_scim(f"/Users/{ada['id']}").json()
+    red = str(TeamScim.objects.get(resource=outside).id)
+    assert [(g["display"], g["value"]) for g in first["groups"]] == [
+        ("Blue", blue.json()["id"]),
+        ("Red", red),
+    ]
+    scim.get_scim('/Users?filter=userName eq "ada@example.com"')
+    with django_assert_num_queries(2):  # the token, the user with its teams
+        assert scim.get_scim(f"/Users/{ada['id']}").json() == first
+    with django_assert_num_queries(2):
+        found = scim.get_scim('/Users?filter=userName eq "ADA@example.com"').json()
+    assert found["Resources"] == [first]
 
 
 def test_system_check_passes_for_the_custom_mapping() -> None:
