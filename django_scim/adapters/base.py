@@ -82,8 +82,9 @@ class RelationColumn:
     """A relation-backed attribute read in its resources' own statement
     (:meth:`ResourceAdapter.relation_columns`)."""
 
-    #: An expression of the resource's row (a correlated subquery), annotated on its queryset.
-    expression: Any
+    #: Makes the expression of the resource's row (a correlated subquery) annotated on its
+    #: queryset: called only when the statement is compiled, as building it costs what it saves.
+    expression: Callable[[], Any]
     #: Everything its SQL depends on, for the key of the cached statement.
     key: Hashable
 
@@ -478,7 +479,7 @@ class ResourceAdapter:
         def values() -> QuerySet[Any]:
             queryset = build()
             if along:
-                queryset = queryset.annotate(**{names[attr]: along[attr].expression for attr in along})
+                queryset = queryset.annotate(**{names[attr]: along[attr].expression() for attr in along})
             return queryset.values_list(*own, *(f"{accessor}__{name}" for name in theirs), *names.values())
 
         rows = values_rows(alias, key, values, slots)

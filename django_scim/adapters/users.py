@@ -150,16 +150,20 @@ class UserAdapter(ResourceAdapter):
             return {}
         relation = groups.members_relation  # type: ignore[attr-defined]
         group_model, display, accessor = groups.get_model(), groups.display_field, groups.companion_accessor
-        # Scoped to the tenant: another tenant's group (linked outside SCIM) is not listed.
-        rows = (
-            groups.scoped(group_model._default_manager.filter(**{relation: OuterRef("pk")}))
-            .order_by()
-            .values(relation)
-            .annotate(rows=JSONRows("pk", display, f"{accessor}__id"))
-            .values("rows")
-        )
+
+        def expression() -> Subquery:
+            # Scoped to the tenant: another tenant's group (linked outside SCIM) is not listed.
+            rows = (
+                groups.scoped(group_model._default_manager.filter(**{relation: OuterRef("pk")}))
+                .order_by()
+                .values(relation)
+                .annotate(rows=JSONRows("pk", display, f"{accessor}__id"))
+                .values("rows")
+            )
+            return Subquery(rows)
+
         key = ("groups", type(groups), group_model, relation, display, accessor, groups.tenant)
-        return {"groups": RelationColumn(Subquery(rows), key)}
+        return {"groups": RelationColumn(expression, key)}
 
     def group_adapter(self) -> ResourceAdapter:
         """The adapter of :attr:`group_resource_type` for this request (made once per adapter)."""

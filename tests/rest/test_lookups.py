@@ -11,6 +11,7 @@ none when the response leaves them out.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
@@ -21,8 +22,10 @@ from django.contrib.auth.models import Group, User
 from django.db import DEFAULT_DB_ALIAS, connection
 from django.test.utils import CaptureQueriesContext
 
+from django_scim.adapters.base import RelationColumn
 from django_scim.adapters.groups import GroupAdapter
 from django_scim.adapters.registry import get_adapter
+from django_scim.adapters.users import UserAdapter
 from django_scim.models import ScimGroup, ScimUser
 from django_scim.orm import statements
 from tests.conftest import ScimClient, create_user
@@ -199,3 +202,28 @@ def test_a_group_adapter_that_shapes_its_queryset_is_read_by_its_own_query(
     membership = [sql for sql in run if MEMBERSHIP_TABLE in sql]
     assert len(membership) == 1
     assert ScimUser._meta.db_table not in membership[0]
+
+
+def test_the_groups_subquery_is_built_when_the_statement_is_compiled_only(
+    scim: ScimClient, ada: dict[str, Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Building the subquery through the ORM costs what the round trip it saves costs: it is
+    built once per connection, with the statement, not per request."""
+    built: list[str] = []
+    original = UserAdapter.relation_columns
+
+    def counting(self: UserAdapter, returned: Any, alias: str) -> dict[str, RelationColumn]:
+        def build(attr: str, column: RelationColumn) -> Any:
+            built.append(attr)
+            return column.expression()
+
+        return {
+            attr: RelationColumn(functools.partial(build, attr, column), column.key)
+            for attr, column in original(self, returned, alias).items()
+        }
+
+    monkeypatch.setattr(UserAdapter, "relation_columns", counting)
+    _groups("team", 2, User.objects.get(username="ada"))
+    bodies = [_get(scim, f"/Users/{ada['id']}") for _ in range(3)]
+    assert built == ["groups"]
+    assert bodies[0] == bodies[2] and len(bodies[0]["groups"]) == 2
