@@ -123,6 +123,7 @@ SUITES: tuple[tuple[str, tuple[str, ...], bool], ...] = (
                 f"tests/rest/test_{name}.py"
                 for name in (
                     "query_cost",
+                    "lookups",
                     "write_cost",
                     "listing",
                     "users",
