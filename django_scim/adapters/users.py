@@ -140,9 +140,10 @@ class UserAdapter(ResourceAdapter):
 
     def relation_columns(self, returned: Collection[str], alias: str) -> dict[str, RelationColumn]:
         """``groups``, when the response has them: a JSON array of ``[pk, display, SCIM id]``
-        per group of the user, aggregated by a correlated subquery (:class:`JSONRows`) that is
-        scoped as :meth:`load_relations` scopes its query. Not where the group adapter's own
-        SQL may not be reused (:meth:`reuses_sql`) or the database has no JSON aggregate."""
+        per group of the user, aggregated by a correlated subquery
+        (:class:`~django_scim.orm.aggregates.JSONRows`) scoped as :meth:`load_relations` scopes
+        its query. Not where the group adapter's own SQL may not be reused (:meth:`reuses_sql`)
+        or the database has no JSON aggregate."""
         if "groups" not in returned or not is_served(self.group_resource_type):
             return {}
         groups = self.group_adapter()
