@@ -54,6 +54,7 @@ from ..core.schema import (
     SchemaExtension,
 )
 from ..models import ScimCompanion, ScimToken
+from ..orm import rowcount
 from ..orm.compiler import RelationLookup, Target, compile_filter
 from ..orm.mapping import MISSING, AttributeMapping, PrimaryValue, WriteContext, as_mapping
 from ..orm.sorting import SortKey, sort_key
@@ -560,8 +561,42 @@ class ResourceAdapter:
         """Whether this adapter's fixed-shape reads run cached SQL (see :attr:`reuse_sql`)."""
         if self.reuse_sql is not None:
             return self.reuse_sql
+        return self._stock_querysets()
+
+    def _stock_querysets(self) -> bool:
+        """Whether the queryset hooks (:data:`_QUERYSET_HOOKS`) are the ones defined here."""
         cls = type(self)
         return all(getattr(cls, name) is getattr(ResourceAdapter, name) for name in _QUERYSET_HOOKS)
+
+    def total_results(self, queryset: QuerySet[Any]) -> int:
+        """The exact number of resources in ``queryset`` (narrowed from :meth:`get_queryset`):
+        ``totalResults`` of a list, REQUIRED by RFC 7644 section 3.4.2.
+
+        ``COUNT(*)``, unless ``queryset`` holds every row of the model's table: then, on
+        PostgreSQL, the count the database keeps (:mod:`django_scim.orm.rowcount`), one indexed
+        query whatever the table's size. That is when the queryset hooks are the stock ones and
+        add no condition (no filter, no tenancy, no soft-deleted rows to leave out) and the
+        model's default manager adds none either.
+        """
+        if self._counts_every_row(queryset):
+            rows = rowcount.table_rows(queryset.db, queryset.model._meta.db_table)
+            if rows is not None:
+                return rows
+        return queryset.count()
+
+    def _counts_every_row(self, queryset: QuerySet[Any]) -> bool:
+        query = queryset.query
+        return (
+            self._stock_querysets()
+            and queryset.model is self.get_model()
+            # What the default manager may add: a condition, a join that repeats rows, a slice.
+            and not query.where
+            and not query.annotations
+            and not query.extra_tables
+            and not query.distinct
+            and not query.is_sliced
+            and query.combinator is None
+        )
 
     def _lock(self, scim_id: str, precondition: Precondition | None) -> tuple[models.Model, ScimCompanion]:
         """Lock the resource for a write (inside the caller's transaction) and check the

@@ -11,6 +11,7 @@ from ..conf import scim_settings
 from ..core.errors import NotFound
 
 if TYPE_CHECKING:
+    from django.db.models import Model
     from django.http import HttpRequest
 
     from .base import ResourceAdapter
@@ -67,3 +68,19 @@ def get_adapter_for_endpoint(endpoint: str, request: HttpRequest | None = None) 
 
 def is_served(name: str) -> bool:
     return name in scim_settings.RESOURCE_TYPES
+
+
+def served_models() -> list[type[Model]]:
+    """The models of the configured resource types, whose tables the app's migrations index and
+    whose rows it counts (:mod:`django_scim.orm.rowcount`).
+
+    A model whose app is not available is left out: ``TransactionTestCase.available_apps``
+    narrows the app registry, and a flush under it still sends ``post_migrate``.
+    """
+    models: list[type[Model]] = []
+    for name in scim_settings.RESOURCE_TYPES:
+        try:
+            models.append(get_adapter(name).get_model())
+        except LookupError:
+            continue
+    return models

@@ -116,7 +116,7 @@ class ScimPagination:
                     attributes=query.attributes, excluded_attributes=query.excluded_attributes
                 ),
             )
-            total = len(objs) if len(objs) <= query.count else self.queryset().count()
+            total = len(objs) if len(objs) <= query.count else self.adapter.total_results(self.queryset())
             return list_response(self.render(objs[: query.count]), total=total, start_index=1)
         queryset = self.queryset()
         key = self.sort_key()
@@ -140,8 +140,7 @@ class ScimPagination:
             # no COUNT, so a lookup by userName or externalId is one query, not two.
             total = offset + len(objs)
         else:
-            # COUNT without ordering and annotations: the cheapest form of the exact total.
-            total = queryset.count()
+            total = self.adapter.total_results(queryset)
         return list_response(self.render(objs), total=total, start_index=query.start_index)
 
     def _equality_lookup(self) -> tuple[Hashable, str] | None:
@@ -171,7 +170,7 @@ class ScimPagination:
         queryset = self.queryset()
         key = self.sort_key()
         if query.count == 0:
-            total = queryset.count() if scim_settings.CURSOR_TOTAL_RESULTS else None
+            total = adapter.total_results(queryset) if scim_settings.CURSOR_TOTAL_RESULTS else None
             return list_response([], total=total, start_index=None)
         forward = state is None or state.get("d") == "n"
         vendor = _vendor(queryset)
@@ -203,7 +202,7 @@ class ScimPagination:
         total = None
         if scim_settings.CURSOR_TOTAL_RESULTS:
             # A first page that holds everything tells the total without a COUNT.
-            total = len(rows) if state is None and not more else queryset.count()
+            total = len(rows) if state is None and not more else adapter.total_results(queryset)
         if not forward:
             rows.reverse()
         position: Callable[[Model], list[Any]] = (

@@ -179,7 +179,7 @@ def _root_search(query: ListQuery, adapters: list[ResourceAdapter]) -> dict[str,
         try:
             queryset = pagination.queryset()
             key = pagination.sort_key()
-            total = queryset.count()
+            total = adapter.total_results(queryset)
         except InvalidFilter as exc:
             first_error = first_error or exc
             continue
