@@ -11,6 +11,8 @@ from typing import Any
 import pytest
 from django.contrib.auth import get_user_model
 from django.core.management import call_command
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 
 from tests.conftest import ScimClient
 from tests.testapp.models import Department, Team, TeamScim
@@ -106,3 +108,25 @@ def test_a_users_teams_come_with_the_user(scim: ScimClient, django_assert_num_qu
 def test_system_check_passes_for_the_custom_mapping() -> None:
     """The mapping audit finds every mapped field (manage.py check)."""
     call_command("check", "--fail-level", "ERROR")
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="the counting triggers are PostgreSQL's")
+def test_pages_of_the_custom_models_are_not_counted(scim: ScimClient) -> None:
+    """RFC 7644 section 3.4.2: totalResults exact; the custom user table and the Team table have
+    their rows counted by triggers too (django_scim.orm.rowcount), so no COUNT(*) of them."""
+    for i in range(12):
+        assert (
+            scim.scim("POST", "/Users", {"schemas": [USER], "userName": f"u{i}@example.com"}).status_code
+            == 201
+        )
+    get_user_model().objects.filter(email="u0@example.com").delete()
+    Team.objects.bulk_create([Team(title=f"t{i}") for i in range(7)])
+    for path, model in (("/Users?startIndex=3&count=5", get_user_model()), ("/Groups?count=3", Team)):
+        scim.get_scim(path)
+        with CaptureQueriesContext(connection) as captured:
+            body = scim.get_scim(path).json()
+        assert body["totalResults"] == model.objects.count()
+        table = f'FROM "{model._meta.db_table}"'
+        assert not [
+            q for q in captured.captured_queries if "COUNT(*)" in q["sql"].upper() and table in q["sql"]
+        ]
