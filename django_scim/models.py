@@ -284,33 +284,3 @@ class ProvisioningLog(models.Model):
     @property
     def failed(self) -> bool:
         return self.status >= 400
-
-
-class RowCount(models.Model):
-    """One contribution to the row count of a table: its exact ``totalResults`` without ``COUNT(*)``.
-
-    On PostgreSQL, statement-level triggers on the tables of the served models add a row per
-    ``INSERT`` or ``DELETE`` statement (the number of rows it inserted, or minus the number it
-    deleted), and a base row holds the count established when they were installed; the table's
-    row count is the sum (:mod:`django_scim.orm.rowcount`). Writers insert rows rather than update
-    one counter, so concurrent writers never wait on each other here.
-    """
-
-    table_name = models.CharField(_("table"), max_length=255)
-    delta = models.BigIntegerField(_("rows added (negative: removed)"))
-    #: The count established with the table locked (or reset by ``TRUNCATE``); without it the
-    #: deltas prove nothing and the count is ``COUNT(*)``.
-    base = models.BooleanField(_("base count"), default=False)
-
-    class Meta:
-        verbose_name = _("row count")
-        verbose_name_plural = _("row counts")
-        indexes = [models.Index(fields=["table_name"], name="django_scim_rowcount_table")]
-        constraints = [
-            models.UniqueConstraint(
-                fields=["table_name"], condition=models.Q(base=True), name="django_scim_rowcount_one_base"
-            )
-        ]
-
-    def __str__(self) -> str:
-        return f"{self.table_name}: {self.delta:+d}{' (base)' if self.base else ''}"
