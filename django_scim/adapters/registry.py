@@ -75,12 +75,14 @@ def served_models() -> list[type[Model]]:
     whose rows it counts (:mod:`django_scim.orm.rowcount`).
 
     A model whose app is not available is left out: ``TransactionTestCase.available_apps``
-    narrows the app registry, and a flush under it still sends ``post_migrate``.
+    narrows the app registry, and a flush under it still sends ``post_migrate``
+    (``get_user_model()`` then raises ImproperlyConfigured; a setting that is really wrong is
+    reported by the system checks, which ``migrate`` runs first).
     """
     models: list[type[Model]] = []
     for name in scim_settings.RESOURCE_TYPES:
         try:
             models.append(get_adapter(name).get_model())
-        except LookupError:
+        except (LookupError, ImproperlyConfigured):
             continue
     return models

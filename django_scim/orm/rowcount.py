@@ -156,9 +156,9 @@ def install(alias: str, models: Iterable[type[Model]]) -> None:
             continue
         # A transaction per table: locking several at once could deadlock with a writer that
         # writes them in another order.
-        fresh = not connection.in_atomic_block and connection.get_autocommit()
+        own = not connection.in_atomic_block and connection.get_autocommit()
         with transaction.atomic(using=alias), connection.cursor() as cursor:
-            _install_table(connection, cursor, table, fresh=fresh)
+            _install_table(connection, cursor, table, own_transaction=own)
 
 
 def _installed(cursor: CursorWrapper) -> dict[str, bool]:
@@ -179,16 +179,20 @@ def _installed(cursor: CursorWrapper) -> dict[str, bool]:
 
 
 def _install_table(
-    connection: BaseDatabaseWrapper, cursor: CursorWrapper, table: str, *, fresh: bool
+    connection: BaseDatabaseWrapper, cursor: CursorWrapper, table: str, *, own_transaction: bool
 ) -> None:
+    """Triggers and base row of ``table``; no base row when ``COUNT(*)`` might miss committed
+    rows (then reads count, and the next install tries again)."""
     quote = connection.ops.quote_name
+    # In a transaction of our own the LOCK is its first statement, so any snapshot is taken
+    # after it. Inside a caller's transaction the snapshot may predate the lock: only READ
+    # COMMITTED (a snapshot per statement) then sees every committed row. SHOW takes no snapshot.
+    exact = own_transaction
+    if not exact:
+        cursor.execute("SHOW transaction_isolation")
+        exact = cursor.fetchone()[0] == "read committed"
     # SHARE ROW EXCLUSIVE: writers wait (and every writer still running is waited for), and so
     # does another install, which SHARE would let in to deadlock on CREATE TRIGGER's own lock.
-    if not fresh:
-        # Inside a caller's transaction the snapshot may predate the lock: only READ COMMITTED
-        # (a snapshot per statement) then sees every committed row. SHOW takes no snapshot.
-        cursor.execute("SHOW transaction_isolation")
-        fresh = cursor.fetchone()[0] == "read committed"
     cursor.execute(f"LOCK TABLE {quote(table)} IN SHARE ROW EXCLUSIVE MODE")
     cursor.execute(_function_sql(connection))
     for trigger, (event, transition) in TRIGGERS.items():
@@ -198,7 +202,7 @@ def _install_table(
         )
     rowcount = _rowcount_table(connection)
     cursor.execute(f"DELETE FROM {rowcount} WHERE table_name = %s", [table])
-    if fresh:
+    if exact:
         cursor.execute(
             f"INSERT INTO {rowcount} (table_name, delta, base) SELECT %s, count(*), true FROM {quote(table)}",
             [table],
