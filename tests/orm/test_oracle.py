@@ -269,4 +269,3 @@ def test_sql_compiler_agrees_with_the_reference_matcher() -> None:
     )
     # The generator must produce selective filters, not only all-or-nothing ones.
     assert nonempty >= checked // 3, (nonempty, checked)
-    assert time.monotonic() - began < 120
