@@ -386,7 +386,7 @@ class ResourceAdapter:
         except (ValueError, TypeError, AttributeError):
             raise NotFound(f"Resource {scim_id} not found.") from None
         if self.reuses_sql() and (not for_update or self._locks_with_cached_sql()):
-            found = self._fetch_locked(key) if for_update else self._fetch(key, returned)
+            found = self._fetch_locked(key, returned) if for_update else self._fetch(key, returned)
             if found is None:
                 raise NotFound(f"Resource {scim_id} not found.")
             return found
@@ -412,7 +412,7 @@ class ResourceAdapter:
         model = self.get_model()
         return bool(router.db_for_read(model) == router.db_for_write(model))
 
-    def _fetch_locked(self, key: uuid.UUID) -> models.Model | None:
+    def _fetch_locked(self, key: uuid.UUID, returned: Collection[str]) -> models.Model | None:
         """:meth:`get_object` for a write: the resource row and its companion row locked, from
         SQL compiled once per connection and tenant (compiling the locked read cost as much CPU
         as PostgreSQL took to run it).
@@ -430,6 +430,7 @@ class ResourceAdapter:
             "lock",
             lambda: self.get_queryset().select_for_update().filter(**{f"{accessor}__pk": key}).order_by()[:1],
             [db_value(router.db_for_write(self.get_model()), companion_pk, key)],
+            returned=returned,
         )
         return objs[0] if objs else None
 
@@ -598,10 +599,19 @@ class ResourceAdapter:
             and query.combinator is None
         )
 
-    def _lock(self, scim_id: str, precondition: Precondition | None) -> tuple[models.Model, ScimCompanion]:
+    def _lock(
+        self, scim_id: str, precondition: Precondition | None, *, respond: bool = False
+    ) -> tuple[models.Model, ScimCompanion]:
         """Lock the resource for a write (inside the caller's transaction) and check the
-        request's preconditions (If-Match, If-Unmodified-Since) on its current state."""
-        obj = self.get_object(scim_id, for_update=True)
+        request's preconditions (If-Match, If-Unmodified-Since) on its current state.
+
+        ``respond``: the write answers with the resource (PUT, PATCH), so the relations the
+        write cannot change (read-only ones, such as a User's ``groups``; not
+        :attr:`relation_attributes`) come in the locked statement where the adapter reads them
+        so (:meth:`relation_columns`): the response reads no more.
+        """
+        returned = self.returned_attributes() - frozenset(self.relation_attributes) if respond else ()
+        obj = self.get_object(scim_id, for_update=True, returned=returned)
         # get_object found the row through its companion, so the companion exists.
         companion = self.companion(obj)
         assert companion is not None
@@ -753,7 +763,7 @@ class ResourceAdapter:
     def replace(self, scim_id: str, data: object, precondition: Precondition | None = None) -> models.Model:
         """PUT (RFC 7644 section 3.5.1): replace a resource; omitted attributes are cleared."""
         with transaction.atomic():
-            obj, companion = self._lock(scim_id, precondition)
+            obj, companion = self._lock(scim_id, precondition, respond=True)
             existing = self.render(obj)
             document = self.normalize(data, existing=existing)
             changed = self._write(obj, companion, document, created=False)
@@ -1024,7 +1034,7 @@ class ResourceAdapter:
         rt = self.resource_type
         relation_names = {name.lower() for name in self.relation_attributes}
         with transaction.atomic():
-            obj, companion = self._lock(scim_id, precondition)
+            obj, companion = self._lock(scim_id, precondition, respond=True)
             current = self._render(obj, {})
             options = self.patch_options()
             operations = scim_patch.compile_operations(raw_operations, rt, current, options)
