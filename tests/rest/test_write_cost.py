@@ -481,3 +481,23 @@ def test_writes_build_each_adapter_once(scim: ScimClient, monkeypatch: pytest.Mo
     assert built == ["Group", "User"]
     logged = ProvisioningLog.objects.order_by("-pk").values_list("resource_type", flat=True)[:2]
     assert list(logged) == ["Group", "User"]
+
+
+def test_put_reads_the_groups_with_the_lock_and_delete_reads_none(scim: ScimClient) -> None:
+    """RFC 7644 section 3.5.1: PUT answers with the resource, its read-only ``groups`` (RFC 7643
+    section 4.1.2) read in the locked statement; DELETE (section 3.6) answers 204 and reads none."""
+    user = create_user(scim, userName="bjensen")
+    Group.objects.create(name="staff").user_set.add(User.objects.get(username="bjensen"))
+    _warm(scim)
+    body = {"schemas": [USER], "userName": "bjensen", "displayName": "Babs"}
+    with _own_statements() as own:
+        response = scim.scim("PUT", f"/Users/{user['id']}", body)
+    assert response.status_code == 200, response.content
+    assert [g["display"] for g in response.json()["groups"]] == ["staff"]
+    assert response.json()["displayName"] == "Babs"
+    # The lock (the first statement) reads the groups; no statement after it does.
+    assert "auth_user_groups" in own[0] and not any("auth_user_groups" in q for q in own[1:]), own
+    with _own_statements() as own:
+        assert scim.scim("DELETE", f"/Users/{user['id']}").status_code == 204
+    # The lock (the first statement) reads no membership.
+    assert own[0].startswith("SELECT") and "auth_user_groups" not in own[0], own[0]
