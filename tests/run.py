@@ -124,6 +124,7 @@ SUITES: tuple[tuple[str, tuple[str, ...], bool], ...] = (
                 for name in (
                     "query_cost",
                     "lookups",
+                    "cached_pages",
                     "write_cost",
                     "listing",
                     "users",

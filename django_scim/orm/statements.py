@@ -21,7 +21,7 @@ from typing import Any
 
 from django.core.exceptions import EmptyResultSet
 from django.db import connections
-from django.db.models import Field, QuerySet
+from django.db.models import Field, QuerySet, Subquery
 from django.db.models.sql.compiler import SQLCompiler
 
 #: Statements kept per connection (least recently used dropped first).
@@ -124,6 +124,24 @@ def _run(compiled: _Compiled, params: list[Any]) -> list[tuple[Any, ...]]:
     if not compiled.converters:
         return [tuple(row) for row in rows]
     return [tuple(row) for row in compiler.apply_converters(rows, compiled.converters)]
+
+
+#: The database vendors :class:`OffsetKeys` compiles on (``LIMIT n OFFSET %s``).
+OFFSET_KEYS_VENDORS = frozenset({"postgresql", "sqlite"})
+
+
+class OffsetKeys(Subquery):
+    """The sliced ``queryset`` (``[offset : offset + n]``) as a subquery whose ``OFFSET`` is a
+    parameter, so that one compiled statement serves every ``startIndex`` (the ORM writes the
+    offset into the SQL text). ``n`` stays in the text: it belongs in the statement's key.
+    Compiles on :data:`OFFSET_KEYS_VENDORS`."""
+
+    def as_sql(self, compiler: Any, connection: Any, template: Any = None, **extra_context: Any) -> Any:
+        query = self.query
+        assert query.high_mark is not None
+        sql, params = query.get_compiler(connection=connection).as_sql(with_limits=False)
+        limit = int(query.high_mark - query.low_mark)
+        return f"({sql} LIMIT {limit:d} OFFSET %s)", (*params, int(query.low_mark))
 
 
 def clear(alias: str) -> None:

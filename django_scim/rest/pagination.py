@@ -19,13 +19,14 @@ from collections.abc import Callable, Hashable
 from typing import TYPE_CHECKING, Any
 
 from django.core import signing
-from django.db import connections
+from django.db import connections, router
 
 from ..conf import scim_settings
 from ..core import document as scim_document
 from ..core.errors import ExpiredCursor, InvalidCount, InvalidCursor
 from ..core.listing import ListQuery, list_response
 from ..orm.sorting import SORT_ALIAS, SortKey, apply_sort, decode_value, encode_value, seek
+from ..orm.statements import OFFSET_KEYS_VENDORS, OffsetKeys, db_value
 
 if TYPE_CHECKING:
     from django.db.models import Model, QuerySet
@@ -121,7 +122,9 @@ class ScimPagination:
         queryset = self.queryset()
         key = self.sort_key()
         objs: list[Model] = []
-        if query.count:
+        if query.count and self._cached_pages(key):
+            objs = self._cached_index_rows(offset)
+        elif query.count:
             vendor = _vendor(queryset)
             ordered = apply_sort(queryset, key, descending=query.descending, vendor=vendor)
             if offset:
@@ -142,6 +145,45 @@ class ScimPagination:
         else:
             total = self.adapter.total_results(queryset)
         return list_response(self.render(objs), total=total, start_index=query.start_index)
+
+    def _cached_pages(self, key: SortKey | None) -> bool:
+        """Whether this query's pages come from SQL compiled once per connection: unfiltered, in
+        primary-key order (their SQL then depends only on what :meth:`~ResourceAdapter.cached_instances`
+        keys a statement by, the page size and the direction), for an adapter that
+        :meth:`~ResourceAdapter.reuses_sql`. Sorted and filtered pages build their SQL each time."""
+        if self.query.filter or key is not None or not self.adapter.reuses_sql():
+            return False
+        model = self.adapter.get_model()
+        return connections[router.db_for_read(model)].vendor in OFFSET_KEYS_VENDORS
+
+    def _returned(self) -> frozenset[str]:
+        query = self.query
+        return self.adapter.returned_attributes(
+            attributes=query.attributes, excluded_attributes=query.excluded_attributes
+        )
+
+    def _cached_index_rows(self, offset: int) -> list[Model]:
+        """An unfiltered index page in primary-key order (:meth:`_cached_pages`), as the ORM
+        path reads it: the first page directly, a later one by the keys at its ``OFFSET`` (a
+        parameter, :class:`~django_scim.orm.statements.OffsetKeys`). The rows come with their
+        relation columns (a user's groups), one statement less."""
+        count = self.query.count
+        if not offset:
+            return self.adapter.cached_instances(
+                ("index", count),
+                lambda: self.queryset().order_by("pk")[:count],
+                [],
+                returned=self._returned(),
+            )
+
+        def build() -> QuerySet[Any]:
+            queryset = self.queryset()
+            # The offset the statement is compiled with is this page's; later pages put theirs
+            # in its parameter.
+            keys = OffsetKeys(queryset.order_by("pk").values("pk")[offset : offset + count])
+            return queryset.filter(pk__in=keys).order_by("pk")
+
+        return self.adapter.cached_instances(("offset", count), build, [offset], returned=self._returned())
 
     def _equality_lookup(self) -> tuple[Hashable, str] | None:
         """The filter's :meth:`~ResourceAdapter.equality_lookup` when this is a first page in
@@ -173,8 +215,7 @@ class ScimPagination:
             total = adapter.total_results(queryset) if scim_settings.CURSOR_TOTAL_RESULTS else None
             return list_response([], total=total, start_index=None)
         forward = state is None or state.get("d") == "n"
-        vendor = _vendor(queryset)
-        ordered = apply_sort(queryset, key, descending=query.descending, vendor=vendor, reverse=not forward)
+        last: list[Any] | None = None
         if state is not None:
             try:
                 last = [decode_value(value) for value in state["k"]]
@@ -182,21 +223,39 @@ class ScimPagination:
                 raise InvalidCursor() from None
             if len(last) != (1 if key is None else 2):
                 raise InvalidCursor()
-            ordered = ordered.filter(seek(key, last, descending=query.descending, forward=forward))
+
         # The page's keys are found first, then its rows are read whole, in the same order (as
         # index pages do). With the companion joined into the keyset query, PostgreSQL may
         # merge-join from the start of the companion index: the last page of 10,000 users read
         # all 10,000 companions (EXPLAIN ANALYZE), so the last page cost more than the first.
-        keys = ordered.values("pk")[: query.count + 1]
-        rows = list(
-            apply_sort(
+        def build() -> QuerySet[Any]:
+            vendor = _vendor(queryset)
+            ordered = apply_sort(
+                queryset, key, descending=query.descending, vendor=vendor, reverse=not forward
+            )
+            if last is not None:
+                ordered = ordered.filter(seek(key, last, descending=query.descending, forward=forward))
+            keys = ordered.values("pk")[: query.count + 1]
+            return apply_sort(
                 queryset.filter(pk__in=keys),
                 key,
                 descending=query.descending,
                 vendor=vendor,
                 reverse=not forward,
             )
-        )
+
+        if self._cached_pages(key):
+            # In primary-key order a page's SQL is one per size and direction (the first page
+            # has no seek): the last key is its parameter.
+            model = adapter.get_model()
+            pk_field = model._meta.pk
+            assert pk_field is not None
+            alias = router.db_for_read(model)
+            slots = [] if last is None else [db_value(alias, pk_field, last[-1])]
+            statement = ("cursor", query.count, forward, last is None)
+            rows = adapter.cached_instances(statement, build, slots, returned=self._returned())
+        else:
+            rows = list(build())
         more = len(rows) > query.count
         rows = rows[: query.count]
         total = None

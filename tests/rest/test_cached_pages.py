@@ -1,0 +1,224 @@
+"""Pages of users and groups read through SQL compiled once per connection (issue 7).
+
+An unfiltered page in primary-key order, by index (RFC 7644 section 3.4.2.4) or by cursor
+(RFC 9865 section 2), has one SQL text per page size and direction: its rows come from
+:func:`django_scim.orm.statements.values_rows`, the ``OFFSET`` and the cursor's last key as
+parameters, and a user's groups in the page's own statement. The documents must be those the
+ORM path gives (an adapter that does not reuse SQL), for every page, tenant and delete mode.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+import pytest
+from django.conf import settings
+from django.contrib.auth.models import Group, User
+from django.db import DEFAULT_DB_ALIAS, connection
+from django.test import override_settings
+from django.test.utils import CaptureQueriesContext
+
+from django_scim.adapters.registry import get_adapter
+from django_scim.adapters.users import UserAdapter
+from django_scim.models import ScimGroup, ScimUser
+from django_scim.orm import statements
+from tests.conftest import ScimClient
+from tests.tenancy.conftest import TENANCY, Tenant, make_tenant
+
+pytestmark = pytest.mark.django_db
+
+MEMBERSHIP_TABLE = User.groups.through._meta.db_table
+
+
+@pytest.fixture(autouse=True)
+def fresh_statements() -> None:
+    statements.clear(DEFAULT_DB_ALIAS)
+
+
+@pytest.fixture
+def people(db: None) -> list[User]:
+    """23 users with companions, two made outside SCIM, in groups of 0 to 3."""
+    User.objects.bulk_create([User(username=f"p{i:02d}", first_name=f"F{i % 4}") for i in range(23)])
+    users = list(User.objects.filter(username__startswith="p").order_by("pk"))
+    ScimUser.objects.bulk_create([ScimUser(resource=u, external_id=f"x{u.pk}") for u in users[2:]])
+    for n in range(3):
+        group = Group.objects.create(name=f"team{n}")
+        ScimGroup.objects.create(resource=group)
+        group.user_set.add(*users[n :: n + 2])
+    return users
+
+
+@contextmanager
+def _sql() -> Iterator[list[str]]:
+    found: list[str] = []
+    with CaptureQueriesContext(connection) as captured:
+        yield found
+    found.extend(q["sql"] for q in captured.captured_queries)
+
+
+def _get(scim: ScimClient, path: str) -> dict[str, Any]:
+    response = scim.get_scim(path)
+    assert response.status_code == 200, response.content
+    body: dict[str, Any] = response.json()
+    return body
+
+
+@contextmanager
+def _orm_path() -> Iterator[None]:
+    """The same site with adapters that build every page's SQL (``reuse_sql = False``)."""
+    base = dict(getattr(settings, "SCIM", {}))
+    types = {
+        name: {**base.get("RESOURCE_TYPES", {}).get(name, {}), "ADAPTER": adapter, "REUSE_SQL": False}
+        for name, adapter in (
+            ("User", "django_scim.adapters.users.UserAdapter"),
+            ("Group", "django_scim.adapters.groups.GroupAdapter"),
+        )
+    }
+    with override_settings(SCIM={**base, "RESOURCE_TYPES": types}):
+        assert not get_adapter("User").reuses_sql()
+        yield
+
+
+def _page_statements() -> list[Any]:
+    """The page statements kept on this connection: ``("index" | "offset" | "cursor", ...)``."""
+    cache = getattr(connection, "_scim_statements", {})
+    return [
+        key[0]
+        for key in cache
+        if isinstance(key, tuple) and isinstance(key[0], tuple) and key[0][0] in ("index", "offset", "cursor")
+    ]
+
+
+def _both(scim: ScimClient, path: str, *, cached: bool = True) -> dict[str, Any]:
+    """The body of ``path``, checked equal to the ORM path's; read through a kept statement
+    (``cached``) or not."""
+    statements.clear(DEFAULT_DB_ALIAS)
+    _get(scim, path)  # companions for users made outside SCIM; the statement compiled
+    body = _get(scim, path)
+    assert bool(_page_statements()) is cached
+    with _orm_path():
+        assert _get(scim, path) == body
+    return body
+
+
+@pytest.mark.parametrize(
+    "query",
+    [
+        "count=10",  # the first page
+        "startIndex=11&count=10",  # an OFFSET page
+        "startIndex=21&count=10",  # the last page, short
+        "startIndex=15&count=10",  # an offset that is no multiple of the count
+        "startIndex=24&count=10",  # past the end
+        "startIndex=500&count=10",
+        "count=0",
+        "count=10&excludedAttributes=groups",
+        "count=10&attributes=userName",
+    ],
+)
+def test_index_pages_are_the_orm_pages(scim: ScimClient, people: list[User], query: str) -> None:
+    """RFC 7644 section 3.4.2.4: the same resources, order and totals as the ORM path."""
+    # count=0 reads no rows, only the COUNT.
+    body = _both(scim, f"/Users?{query}", cached=query != "count=0")
+    assert body["totalResults"] == 23
+
+
+def test_offset_pages_share_one_statement(scim: ScimClient, people: list[User]) -> None:
+    """The ``OFFSET`` is a parameter: every later page of one size reuses the first's SQL."""
+    whole = [u["id"] for u in _get(scim, "/Users?count=23")["Resources"]]
+    pages: list[str] = []
+    for start in (1, 6, 11, 16, 21):
+        pages += [u["id"] for u in _get(scim, f"/Users?startIndex={start}&count=5")["Resources"]]
+    assert pages == whole
+    assert _page_statements() == [("index", 5), ("offset", 5)] or _page_statements() == [
+        ("index", 23),
+        ("index", 5),
+        ("offset", 5),
+    ]
+
+
+def test_a_page_of_users_reads_its_groups_in_its_statement(
+    scim: ScimClient, people: list[User], django_assert_max_num_queries: Any
+) -> None:
+    """RFC 7643 section 4.1.2: each user's groups, in the page's statement. Three statements
+    (the token, the page with the groups, the COUNT); four before, the groups read apart."""
+    _get(scim, "/Users?startIndex=6&count=5")
+    with django_assert_max_num_queries(3) as captured:
+        body = _get(scim, "/Users?startIndex=6&count=5")
+    assert len([q for q in captured.captured_queries if MEMBERSHIP_TABLE in q["sql"]]) == 1
+    expected = {u.username: u.groups.count() for u in people[5:10]}
+    assert {u["userName"]: len(u.get("groups", [])) for u in body["Resources"]} == expected
+
+
+def test_cursor_pages_are_the_orm_pages(scim: ScimClient, people: list[User]) -> None:
+    """RFC 9865 section 2: forward to the end, then back, through cached SQL, as the ORM pages."""
+    path = "/Users?count=5&cursor="
+    first = _both(scim, path)
+    assert "previousCursor" not in first
+    body, seen = first, [u["id"] for u in first["Resources"]]
+    while body.get("nextCursor"):
+        body = _both(scim, f"/Users?count=5&cursor={body['nextCursor']}")
+        seen += [u["id"] for u in body["Resources"]]
+    assert seen == [u["id"] for u in _get(scim, "/Users?count=23")["Resources"]]
+    back = _both(scim, f"/Users?count=5&cursor={body['previousCursor']}")
+    assert [u["id"] for u in back["Resources"]] == seen[15:20]
+
+
+def test_sorted_and_filtered_pages_build_their_sql(scim: ScimClient, people: list[User]) -> None:
+    """sortBy (section 3.4.2.3) and filters change the SQL: no statement is kept for them."""
+    for query in (
+        "sortBy=name.givenName&count=5",
+        "sortBy=userName&sortOrder=descending&count=5&cursor=",
+        'filter=name.givenName eq "F1"&count=3&startIndex=2',
+        'filter=name.givenName eq "F1"&count=3&cursor=',
+    ):
+        _both(scim, f"/Users?{query}", cached=False)
+
+
+def test_pages_of_groups_are_the_orm_pages(scim: ScimClient, people: list[User]) -> None:
+    """Groups take the same path (their members are read apart, as before)."""
+    for query in ("count=2&excludedAttributes=members", "startIndex=2&count=2", "count=2&cursor="):
+        _both(scim, f"/Groups?{query}")
+
+
+@pytest.mark.scim_settings({"USER_DELETE": "soft"})
+def test_soft_deleted_users_are_left_out(scim: ScimClient, people: list[User]) -> None:
+    """A soft-deleted user is gone from every page (its delete mode is in the statement's key)."""
+    gone = _get(scim, "/Users?count=3")["Resources"][1]["id"]
+    assert scim.scim("DELETE", f"/Users/{gone}").status_code == 204
+    for query in ("count=5", "startIndex=6&count=5", "count=5&cursor="):
+        body = _both(scim, f"/Users?{query}")
+        assert gone not in {u["id"] for u in body["Resources"]}
+        assert body["totalResults"] == 22
+
+
+@pytest.mark.scim_settings(TENANCY)
+def test_a_statement_kept_for_one_tenant_never_serves_another(db: None) -> None:
+    """Tenancy: each tenant's pages list its own users only, however they alternate."""
+    a, b = make_tenant("A", "alice"), make_tenant("B", "bob")
+    tenants: list[Tenant] = [a, b, a, b]
+    for tenant in tenants:
+        for query in ("count=5", "startIndex=2&count=5", "count=5&cursor="):
+            body = _get(tenant.client, f"/Users?{query}")
+            ids = {u["id"] for u in body["Resources"]}
+            assert ids <= {tenant.user_id}
+            assert body["totalResults"] == 1
+        (user,) = _get(tenant.client, "/Users?count=5")["Resources"]
+        assert [g["value"] for g in user["groups"]] == [tenant.group_id]
+
+
+class ShapedUserAdapter(UserAdapter):
+    def get_queryset(self) -> Any:
+        return super().get_queryset().exclude(username="p03")
+
+
+@pytest.mark.scim_settings(
+    {"RESOURCE_TYPES": {"User": {"ADAPTER": "tests.rest.test_cached_pages.ShapedUserAdapter"}}}
+)
+def test_an_adapter_shaping_its_queryset_keeps_the_orm_path(scim: ScimClient, people: list[User]) -> None:
+    assert not get_adapter("User").reuses_sql()
+    for query in ("count=5", "startIndex=3&count=5", "count=5&cursor="):
+        body = _get(scim, f"/Users?{query}")
+        assert "p03" not in {u["userName"] for u in body["Resources"]}
+    assert _page_statements() == []
