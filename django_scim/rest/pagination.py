@@ -156,24 +156,21 @@ class ScimPagination:
         model = self.adapter.get_model()
         return connections[router.db_for_read(model)].vendor in OFFSET_KEYS_VENDORS
 
-    def _returned(self) -> frozenset[str]:
-        query = self.query
-        return self.adapter.returned_attributes(
-            attributes=query.attributes, excluded_attributes=query.excluded_attributes
-        )
-
     def _cached_index_rows(self, offset: int) -> list[Model]:
         """An unfiltered index page in primary-key order (:meth:`_cached_pages`), as the ORM
         path reads it: the first page directly, a later one by the keys at its ``OFFSET`` (a
-        parameter, :class:`~django_scim.orm.statements.OffsetKeys`). The rows come with their
-        relation columns (a user's groups), one statement less."""
+        parameter, :class:`~django_scim.orm.statements.OffsetKeys`).
+
+        A user's groups are not read in the page's statement (as ``relation_columns`` reads them
+        for one user): PostgreSQL runs the correlated subquery once per row, and a page of 100
+        users took 15.4 ms against 12.4 ms with the groups' own (cached) query, in-process at
+        100,000 users."""
         count = self.query.count
         if not offset:
             return self.adapter.cached_instances(
                 ("index", count),
                 lambda: self.queryset().order_by("pk")[:count],
                 [],
-                returned=self._returned(),
             )
 
         def build() -> QuerySet[Any]:
@@ -183,7 +180,7 @@ class ScimPagination:
             keys = OffsetKeys(queryset.order_by("pk").values("pk")[offset : offset + count])
             return queryset.filter(pk__in=keys).order_by("pk")
 
-        return self.adapter.cached_instances(("offset", count), build, [offset], returned=self._returned())
+        return self.adapter.cached_instances(("offset", count), build, [offset])
 
     def _equality_lookup(self) -> tuple[Hashable, str] | None:
         """The filter's :meth:`~ResourceAdapter.equality_lookup` when this is a first page in
@@ -253,7 +250,7 @@ class ScimPagination:
             alias = router.db_for_read(model)
             slots = [] if last is None else [db_value(alias, pk_field, last[-1])]
             statement = ("cursor", query.count, forward, last is None)
-            rows = adapter.cached_instances(statement, build, slots, returned=self._returned())
+            rows = adapter.cached_instances(statement, build, slots)
         else:
             rows = list(build())
         more = len(rows) > query.count
