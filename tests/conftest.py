@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import pytest
+from django.db import connection
 from django.test import Client
+from django.test.utils import CaptureQueriesContext
 
 from django_scim.core.constants import MEDIA_TYPE
 from django_scim.models import ScimToken
@@ -82,6 +85,23 @@ def create_user(scim: ScimClient, **fields: Any) -> dict[str, Any]:
     response = scim.scim("POST", "/Users", body)
     assert response.status_code == 201, response.content
     return response.json()
+
+
+def get_ok(scim: ScimClient, path: str) -> dict[str, Any]:
+    """The JSON body of a ``GET`` that must answer 200."""
+    response = scim.get_scim(path)
+    assert response.status_code == 200, response.content
+    body: dict[str, Any] = response.json()
+    return body
+
+
+@contextmanager
+def captured_sql() -> Iterator[list[str]]:
+    """The SQL of the statements run inside the block (default database), filled in at its end."""
+    found: list[str] = []
+    with CaptureQueriesContext(connection) as captured:
+        yield found
+    found.extend(q["sql"] for q in captured.captured_queries)
 
 
 def pytest_ignore_collect(collection_path: Any, config: pytest.Config) -> bool | None:

@@ -19,14 +19,13 @@ from django.conf import settings
 from django.contrib.auth.models import Group, User
 from django.db import DEFAULT_DB_ALIAS, connection
 from django.test import override_settings
-from django.test.utils import CaptureQueriesContext
 
 from django_scim.adapters.registry import get_adapter
 from django_scim.adapters.users import UserAdapter
 from django_scim.models import ScimGroup, ScimUser
 from django_scim.orm import statements
 from django_scim.rest.pagination import decode_cursor
-from tests.conftest import ScimClient
+from tests.conftest import ScimClient, get_ok
 from tests.tenancy.conftest import TENANCY, Tenant, make_tenant
 
 pytestmark = pytest.mark.django_db
@@ -50,21 +49,6 @@ def people(db: None) -> list[User]:
         ScimGroup.objects.create(resource=group)
         group.user_set.add(*users[n :: n + 2])
     return users
-
-
-@contextmanager
-def _sql() -> Iterator[list[str]]:
-    found: list[str] = []
-    with CaptureQueriesContext(connection) as captured:
-        yield found
-    found.extend(q["sql"] for q in captured.captured_queries)
-
-
-def _get(scim: ScimClient, path: str) -> dict[str, Any]:
-    response = scim.get_scim(path)
-    assert response.status_code == 200, response.content
-    body: dict[str, Any] = response.json()
-    return body
 
 
 @contextmanager
@@ -97,11 +81,11 @@ def _both(scim: ScimClient, path: str, *, cached: bool = True) -> dict[str, Any]
     """The body of ``path``, checked equal to the ORM path's; read through a kept statement
     (``cached``) or not."""
     statements.clear(DEFAULT_DB_ALIAS)
-    _get(scim, path)  # companions for users made outside SCIM; the statement compiled
-    body = _get(scim, path)
+    get_ok(scim, path)  # companions for users made outside SCIM; the statement compiled
+    body = get_ok(scim, path)
     assert bool(_page_statements()) is cached
     with _orm_path():
-        assert _comparable(_get(scim, path)) == _comparable(body)
+        assert _comparable(get_ok(scim, path)) == _comparable(body)
     return body
 
 
@@ -136,10 +120,10 @@ def test_index_pages_are_the_orm_pages(scim: ScimClient, people: list[User], que
 
 def test_offset_pages_share_one_statement(scim: ScimClient, people: list[User]) -> None:
     """The ``OFFSET`` is a parameter: every later page of one size reuses the first's SQL."""
-    whole = [u["id"] for u in _get(scim, "/Users?count=23")["Resources"]]
+    whole = [u["id"] for u in get_ok(scim, "/Users?count=23")["Resources"]]
     pages: list[str] = []
     for start in (1, 6, 11, 16, 21):
-        pages += [u["id"] for u in _get(scim, f"/Users?startIndex={start}&count=5")["Resources"]]
+        pages += [u["id"] for u in get_ok(scim, f"/Users?startIndex={start}&count=5")["Resources"]]
     assert pages == whole
     assert sorted(_page_statements()) == [("index", 5), ("index", 23), ("offset", 5)]
 
@@ -149,9 +133,9 @@ def test_a_page_of_users_is_four_statements(
 ) -> None:
     """RFC 7643 section 4.1.2: each user's groups. The token, the page, its users' groups, the
     COUNT (RFC 7644 section 3.4.2: totalResults): no more, on either database."""
-    _get(scim, "/Users?startIndex=6&count=5")
+    get_ok(scim, "/Users?startIndex=6&count=5")
     with django_assert_max_num_queries(4) as captured:
-        body = _get(scim, "/Users?startIndex=6&count=5")
+        body = get_ok(scim, "/Users?startIndex=6&count=5")
     (page,) = [q["sql"] for q in captured.captured_queries if ScimUser._meta.db_table in q["sql"]]
     assert MEMBERSHIP_TABLE not in page
     expected = {u.username: u.groups.count() for u in people[5:10]}
@@ -167,7 +151,7 @@ def test_cursor_pages_are_the_orm_pages(scim: ScimClient, people: list[User]) ->
     while body.get("nextCursor"):
         body = _both(scim, f"/Users?count=5&cursor={body['nextCursor']}")
         seen += [u["id"] for u in body["Resources"]]
-    assert seen == [u["id"] for u in _get(scim, "/Users?count=23")["Resources"]]
+    assert seen == [u["id"] for u in get_ok(scim, "/Users?count=23")["Resources"]]
     back = _both(scim, f"/Users?count=5&cursor={body['previousCursor']}")
     assert [u["id"] for u in back["Resources"]] == seen[15:20]
 
@@ -192,7 +176,7 @@ def test_pages_of_groups_are_the_orm_pages(scim: ScimClient, people: list[User])
 @pytest.mark.scim_settings({"USER_DELETE": "soft"})
 def test_soft_deleted_users_are_left_out(scim: ScimClient, people: list[User]) -> None:
     """A soft-deleted user is gone from every page (its delete mode is in the statement's key)."""
-    gone = _get(scim, "/Users?count=3")["Resources"][1]["id"]
+    gone = get_ok(scim, "/Users?count=3")["Resources"][1]["id"]
     assert scim.scim("DELETE", f"/Users/{gone}").status_code == 204
     for query in ("count=5", "startIndex=6&count=5", "count=5&cursor="):
         body = _both(scim, f"/Users?{query}")
@@ -207,11 +191,11 @@ def test_a_statement_kept_for_one_tenant_never_serves_another(db: None) -> None:
     tenants: list[Tenant] = [a, b, a, b]
     for tenant in tenants:
         for query in ("count=5", "startIndex=2&count=5", "count=5&cursor="):
-            body = _get(tenant.client, f"/Users?{query}")
+            body = get_ok(tenant.client, f"/Users?{query}")
             ids = {u["id"] for u in body["Resources"]}
             assert ids <= {tenant.user_id}
             assert body["totalResults"] == 1
-        (user,) = _get(tenant.client, "/Users?count=5")["Resources"]
+        (user,) = get_ok(tenant.client, "/Users?count=5")["Resources"]
         assert [g["value"] for g in user["groups"]] == [tenant.group_id]
 
 
@@ -226,6 +210,6 @@ class ShapedUserAdapter(UserAdapter):
 def test_an_adapter_shaping_its_queryset_keeps_the_orm_path(scim: ScimClient, people: list[User]) -> None:
     assert not get_adapter("User").reuses_sql()
     for query in ("count=5", "startIndex=3&count=5", "count=5&cursor="):
-        body = _get(scim, f"/Users?{query}")
+        body = get_ok(scim, f"/Users?{query}")
         assert "p03" not in {u["userName"] for u in body["Resources"]}
     assert _page_statements() == []

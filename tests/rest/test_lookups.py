@@ -12,15 +12,12 @@ none when the response leaves them out.
 from __future__ import annotations
 
 import functools
-from collections.abc import Iterator
-from contextlib import contextmanager
 from typing import Any
 from urllib.parse import quote
 
 import pytest
 from django.contrib.auth.models import Group, User
-from django.db import DEFAULT_DB_ALIAS, connection
-from django.test.utils import CaptureQueriesContext
+from django.db import DEFAULT_DB_ALIAS
 
 from django_scim.adapters.base import RelationColumn
 from django_scim.adapters.groups import GroupAdapter
@@ -28,7 +25,7 @@ from django_scim.adapters.registry import get_adapter
 from django_scim.adapters.users import UserAdapter
 from django_scim.models import ScimGroup, ScimUser
 from django_scim.orm import statements
-from tests.conftest import ScimClient, create_user
+from tests.conftest import ScimClient, captured_sql, create_user, get_ok
 
 pytestmark = pytest.mark.django_db
 
@@ -40,23 +37,8 @@ def fresh_statements() -> None:
     statements.clear(DEFAULT_DB_ALIAS)
 
 
-@contextmanager
-def _sql() -> Iterator[list[str]]:
-    found: list[str] = []
-    with CaptureQueriesContext(connection) as captured:
-        yield found
-    found.extend(q["sql"] for q in captured.captured_queries)
-
-
-def _get(scim: ScimClient, path: str) -> dict[str, Any]:
-    response = scim.get_scim(path)
-    assert response.status_code == 200, response.content
-    body: dict[str, Any] = response.json()
-    return body
-
-
 def _lookup(scim: ScimClient, text: str) -> dict[str, Any]:
-    body = _get(scim, f"/Users?filter={quote(text)}")
+    body = get_ok(scim, f"/Users?filter={quote(text)}")
     assert body["totalResults"] == 1
     user: dict[str, Any] = body["Resources"][0]
     return user
@@ -72,7 +54,7 @@ def _groups(name: str, count: int, member: User) -> list[Group]:
 def _page_groups(scim: ScimClient, user_name: str) -> list[dict[str, Any]]:
     """The user's groups as a page of users reads them (its own query, not an eq lookup)."""
     text = quote(f'userName sw "{user_name}"')
-    body = _get(scim, f"/Users?filter={text}&count=5")
+    body = get_ok(scim, f"/Users?filter={text}&count=5")
     (user,) = [u for u in body["Resources"] if u["userName"] == user_name]
     groups: list[dict[str, Any]] = user.get("groups", [])
     return groups
@@ -81,7 +63,7 @@ def _page_groups(scim: ScimClient, user_name: str) -> list[dict[str, Any]]:
 @pytest.fixture
 def ada(scim: ScimClient) -> dict[str, Any]:
     created = create_user(scim, userName="ada", externalId="ext-ada")
-    _get(scim, "/ServiceProviderConfig")  # the token's last_used, written once a minute
+    get_ok(scim, "/ServiceProviderConfig")  # the token's last_used, written once a minute
     return created
 
 
@@ -90,9 +72,9 @@ def test_get_by_id_reads_the_groups_in_the_users_statement(scim: ScimClient, ada
     made = _groups("g", 25, user)
     for group in made:
         ScimGroup.objects.create(resource=group)
-    _get(scim, f"/Users/{ada['id']}")  # compiles the statement
-    with _sql() as run:
-        body = _get(scim, f"/Users/{ada['id']}")
+    get_ok(scim, f"/Users/{ada['id']}")  # compiles the statement
+    with captured_sql() as run:
+        body = get_ok(scim, f"/Users/{ada['id']}")
     # The token, the user with its companion and groups.
     assert len(run) == 2
     assert MEMBERSHIP_TABLE in run[1]
@@ -121,9 +103,9 @@ def test_a_user_in_no_group_has_none(
     scim: ScimClient, ada: dict[str, Any], django_assert_num_queries: Any
 ) -> None:
     _groups("other", 2, User.objects.create(username="bob"))
-    _get(scim, f"/Users/{ada['id']}")
+    get_ok(scim, f"/Users/{ada['id']}")
     with django_assert_num_queries(2):
-        assert "groups" not in _get(scim, f"/Users/{ada['id']}")
+        assert "groups" not in get_ok(scim, f"/Users/{ada['id']}")
     with django_assert_num_queries(2):
         assert "groups" not in _lookup(scim, 'userName eq "ada"')
 
@@ -133,26 +115,26 @@ def test_groups_made_outside_scim_get_their_ids_once(scim: ScimClient, ada: dict
     of users gives it; later reads are the two statements again."""
     outside = _groups("outside", 2, User.objects.get(username="ada"))
     assert ScimGroup.objects.count() == 0
-    body = _get(scim, f"/Users/{ada['id']}")
+    body = get_ok(scim, f"/Users/{ada['id']}")
     companions = {c.resource_id: str(c.id) for c in ScimGroup.objects.all()}
     assert [g["value"] for g in body["groups"]] == [companions[g.pk] for g in outside]
-    with _sql() as run:
-        again = _get(scim, f"/Users/{ada['id']}")
+    with captured_sql() as run:
+        again = get_ok(scim, f"/Users/{ada['id']}")
     assert again == body
     assert len(run) == 2
-    assert _get(scim, f"/Groups/{body['groups'][0]['value']}")["displayName"] == "outside00"
+    assert get_ok(scim, f"/Groups/{body['groups'][0]['value']}")["displayName"] == "outside00"
 
 
 def test_the_groups_follow_each_call(scim: ScimClient, ada: dict[str, Any]) -> None:
     """Nothing read with one user is carried to the next, nor stale after a change."""
     bob = create_user(scim, userName="bob")
     staff = _groups("staff", 1, User.objects.get(username="ada"))[0]
-    assert [g["display"] for g in _get(scim, f"/Users/{ada['id']}")["groups"]] == ["staff00"]
-    assert "groups" not in _get(scim, f"/Users/{bob['id']}")
+    assert [g["display"] for g in get_ok(scim, f"/Users/{ada['id']}")["groups"]] == ["staff00"]
+    assert "groups" not in get_ok(scim, f"/Users/{bob['id']}")
     staff.user_set.add(User.objects.get(username="bob"))
-    assert [g["display"] for g in _get(scim, f"/Users/{bob['id']}")["groups"]] == ["staff00"]
+    assert [g["display"] for g in get_ok(scim, f"/Users/{bob['id']}")["groups"]] == ["staff00"]
     staff.user_set.remove(User.objects.get(username="ada"))
-    assert "groups" not in _get(scim, f"/Users/{ada['id']}")
+    assert "groups" not in get_ok(scim, f"/Users/{ada['id']}")
     assert "groups" not in _lookup(scim, 'userName eq "ada"')
 
 
@@ -164,8 +146,8 @@ def test_a_response_without_groups_does_not_read_them(
     _groups("team", 2, User.objects.get(username="ada"))
     text = quote('userName eq "ada"')
     for path in (f"/Users/{ada['id']}?{query}", f"/Users?filter={text}&{query}"):
-        with _sql() as run:
-            body = _get(scim, path)
+        with captured_sql() as run:
+            body = get_ok(scim, path)
         assert "groups" not in body and "groups" not in body.get("Resources", [{}])[0]
         assert not [sql for sql in run if MEMBERSHIP_TABLE in sql]
         assert len(run) == 2
@@ -174,7 +156,7 @@ def test_a_response_without_groups_does_not_read_them(
 def test_groups_by_value_keep_the_groups_attribute(scim: ScimClient, ada: dict[str, Any]) -> None:
     """``attributes=groups.value`` (RFC 7644 section 3.4.2.5): the groups come, projected."""
     made = _groups("team", 2, User.objects.get(username="ada"))
-    body = _get(scim, f"/Users/{ada['id']}?attributes=groups.value")
+    body = get_ok(scim, f"/Users/{ada['id']}?attributes=groups.value")
     ids = [str(ScimGroup.objects.get(resource=g).id) for g in made]
     assert body["groups"] == [{"value": value} for value in ids]
 
@@ -196,8 +178,8 @@ def test_a_group_adapter_that_shapes_its_queryset_is_read_by_its_own_query(
     user = User.objects.get(username="ada")
     _groups("shown", 1, user)
     user.groups.add(Group.objects.create(name="hidden"))
-    with _sql() as run:
-        body = _get(scim, f"/Users/{ada['id']}")
+    with captured_sql() as run:
+        body = get_ok(scim, f"/Users/{ada['id']}")
     assert [g["display"] for g in body["groups"]] == ["shown00"]
     membership = [sql for sql in run if MEMBERSHIP_TABLE in sql]
     assert len(membership) == 1
@@ -224,6 +206,6 @@ def test_the_groups_subquery_is_built_when_the_statement_is_compiled_only(
 
     monkeypatch.setattr(UserAdapter, "relation_columns", counting)
     _groups("team", 2, User.objects.get(username="ada"))
-    bodies = [_get(scim, f"/Users/{ada['id']}") for _ in range(3)]
+    bodies = [get_ok(scim, f"/Users/{ada['id']}") for _ in range(3)]
     assert built == ["groups"]
     assert bodies[0] == bodies[2] and len(bodies[0]["groups"]) == 2

@@ -12,7 +12,6 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from contextlib import contextmanager
 from typing import Any
 
 import pytest
@@ -24,7 +23,7 @@ from django_scim.adapters.registry import get_adapter
 from django_scim.core.constants import SEARCH_REQUEST
 from django_scim.models import ScimGroup, ScimUser
 from django_scim.orm import rowcount
-from tests.conftest import ScimClient
+from tests.conftest import ScimClient, captured_sql, get_ok
 
 pytestmark = pytest.mark.django_db
 
@@ -46,21 +45,6 @@ def _group(name: str, members: list[User]) -> ScimGroup:
     return ScimGroup.objects.create(resource=group)
 
 
-@contextmanager
-def _sql() -> Iterator[list[str]]:
-    """The SQL of the statements run inside the block."""
-    statements: list[str] = []
-    with CaptureQueriesContext(connection) as captured:
-        yield statements
-    statements.extend(q["sql"] for q in captured.captured_queries)
-
-
-def _get(scim: ScimClient, path: str) -> dict[str, Any]:
-    response = scim.get_scim(path)
-    assert response.status_code == 200, response.content
-    return response.json()
-
-
 def _touching_membership(statements: list[str]) -> list[str]:
     return [sql for sql in statements if MEMBERSHIP_TABLE in sql]
 
@@ -71,9 +55,9 @@ def _touching_membership(statements: list[str]) -> list[str]:
 @pytest.mark.parametrize("query", ["excludedAttributes=members", "attributes=displayName", "attributes=id"])
 def test_group_without_members_in_the_response_reads_no_membership(scim: ScimClient, query: str) -> None:
     companion = _group("team", _users(30))
-    _get(scim, "/ServiceProviderConfig")  # the token's last_used, written once a minute
-    with _sql() as statements:
-        body = _get(scim, f"/Groups/{companion.id}?{query}")
+    get_ok(scim, "/ServiceProviderConfig")  # the token's last_used, written once a minute
+    with captured_sql() as statements:
+        body = get_ok(scim, f"/Groups/{companion.id}?{query}")
     assert "members" not in body
     assert _touching_membership(statements) == []
     assert len(statements) <= 2  # the token, the group with its companion
@@ -82,8 +66,8 @@ def test_group_without_members_in_the_response_reads_no_membership(scim: ScimCli
 def test_group_members_projection_still_loads_when_named(scim: ScimClient) -> None:
     companion = _group("team", _users(3))
     for query in ("", "?attributes=members.value", "?excludedAttributes=displayName", "?attributes=members"):
-        with _sql() as statements:
-            body = _get(scim, f"/Groups/{companion.id}{query}")
+        with captured_sql() as statements:
+            body = get_ok(scim, f"/Groups/{companion.id}{query}")
         assert len(body["members"]) == 3, query
         assert len(_touching_membership(statements)) == 1, query
 
@@ -92,14 +76,14 @@ def test_page_of_groups_without_members_reads_no_membership(scim: ScimClient) ->
     users = _users(20)
     for i in range(30):
         _group(f"g{i:02d}", users)
-    _get(scim, "/ServiceProviderConfig")
-    with _sql() as statements:
-        body = _get(scim, "/Groups?count=25&excludedAttributes=members")
+    get_ok(scim, "/ServiceProviderConfig")
+    with captured_sql() as statements:
+        body = get_ok(scim, "/Groups?count=25&excludedAttributes=members")
     assert body["itemsPerPage"] == 25
     assert all("members" not in group for group in body["Resources"])
     assert _touching_membership(statements) == []
     assert len(statements) <= 3  # the token, COUNT, the page
-    with _sql() as statements:
+    with captured_sql() as statements:
         search = scim.scim(
             "POST",
             "/Groups/.search",
@@ -114,16 +98,16 @@ def test_user_without_groups_in_the_response_reads_no_membership(scim: ScimClien
     users = _users(5)
     _group("team", users)
     scim_id = ScimUser.objects.get(resource=users[0]).id
-    _get(scim, "/ServiceProviderConfig")
-    with _sql() as statements:
-        body = _get(scim, f"/Users/{scim_id}?{query}")
+    get_ok(scim, "/ServiceProviderConfig")
+    with captured_sql() as statements:
+        body = get_ok(scim, f"/Users/{scim_id}?{query}")
     assert "groups" not in body
     assert _touching_membership(statements) == []
-    with _sql() as statements:
-        page = _get(scim, f"/Users?count=5&{query}")
+    with captured_sql() as statements:
+        page = get_ok(scim, f"/Users?count=5&{query}")
     assert all("groups" not in user for user in page["Resources"])
     assert _touching_membership(statements) == []
-    assert len(_get(scim, f"/Users/{scim_id}")["groups"]) == 1
+    assert len(get_ok(scim, f"/Users/{scim_id}")["groups"]) == 1
 
 
 def test_render_many_decides_by_the_returned_rules() -> None:
@@ -150,7 +134,7 @@ def test_a_10000_member_group_is_one_query_of_rows(
 ) -> None:
     users = _users(10_000)
     companion = _group("bench-big", users)
-    _get(scim, "/ServiceProviderConfig")
+    get_ok(scim, "/ServiceProviderConfig")
     instances = 0
     original_init = User.__init__
 
@@ -162,7 +146,7 @@ def test_a_10000_member_group_is_one_query_of_rows(
     monkeypatch.setattr(User, "__init__", counting_init)
     # The token, the group with its companion, the members with their SCIM ids.
     with django_assert_max_num_queries(3) as captured:
-        body = _get(scim, f"/Groups/{companion.id}")
+        body = get_ok(scim, f"/Groups/{companion.id}")
     assert len(body["members"]) == 10_000
     assert instances == 0
     member_queries = _touching_membership([q["sql"] for q in captured.captured_queries])
@@ -190,9 +174,9 @@ def test_members_of_a_group_are_read_by_key_not_by_scanning_the_user_table(scim:
     companion = _group("team", users[::20])
     with connection.cursor() as cursor:
         cursor.execute(f"ANALYZE {User._meta.db_table}, {MEMBERSHIP_TABLE}, {ScimUser._meta.db_table}")
-    _get(scim, "/ServiceProviderConfig")
+    get_ok(scim, "/ServiceProviderConfig")
     with CaptureQueriesContext(connection) as captured:
-        body = _get(scim, f"/Groups/{companion.id}")
+        body = get_ok(scim, f"/Groups/{companion.id}")
     (members_query,) = [q for q in captured.captured_queries if MEMBERSHIP_TABLE in q["sql"]]
     assert "= ANY(ARRAY(SELECT" in members_query["sql"]
     with connection.cursor() as cursor:
@@ -216,8 +200,8 @@ def test_a_group_and_a_page_of_groups_list_the_same_members(scim: ScimClient) ->
     first = _group("first", inside[:2] + outside)
     second = _group("second", inside[1:])
     assert others  # in no group: never listed
-    alone = {str(c.id): _get(scim, f"/Groups/{c.id}")["members"] for c in (first, second)}
-    page = {g["id"]: g["members"] for g in _get(scim, "/Groups?count=10")["Resources"]}
+    alone = {str(c.id): get_ok(scim, f"/Groups/{c.id}")["members"] for c in (first, second)}
+    page = {g["id"]: g["members"] for g in get_ok(scim, "/Groups?count=10")["Resources"]}
     assert page == alone
     ids = dict(ScimUser.objects.values_list("resource__username", "id"))
     assert [m["value"] for m in alone[str(first.id)]] == [
@@ -230,15 +214,15 @@ def test_members_made_outside_scim_get_companions_then_cost_one_query(scim: Scim
     scim_made = _users(50, "s")
     outside = _users(50, "o", companions=False)
     companion = _group("mixed", scim_made + outside)
-    _get(scim, "/ServiceProviderConfig")
-    with _sql() as first:
-        body = _get(scim, f"/Groups/{companion.id}")
+    get_ok(scim, "/ServiceProviderConfig")
+    with captured_sql() as first:
+        body = get_ok(scim, f"/Groups/{companion.id}")
     assert len(body["members"]) == 100
     assert ScimUser.objects.count() == 100
     # One read of the rows, then the companions of the 50 outsiders (companion_ids), once.
     assert len(first) <= 6
-    with _sql() as again:
-        assert _get(scim, f"/Groups/{companion.id}") == body
+    with captured_sql() as again:
+        assert get_ok(scim, f"/Groups/{companion.id}") == body
     assert len(_touching_membership(again)) == 1
     assert len(again) <= 3
 
@@ -247,8 +231,8 @@ def test_members_made_outside_scim_get_companions_then_cost_one_query(scim: Scim
 
 
 def _page_queries(scim: ScimClient, count: int) -> tuple[int, dict[str, Any]]:
-    with _sql() as statements:
-        body = _get(scim, f"/Users?count={count}&sortBy=userName")
+    with captured_sql() as statements:
+        body = get_ok(scim, f"/Users?count={count}&sortBy=userName")
     return len(statements), body
 
 
@@ -257,7 +241,7 @@ def test_a_page_of_users_costs_the_same_whatever_its_size_and_groups(scim: ScimC
     users = _users(120)
     made = [_group(f"g{i:02d}", users[i::3]) for i in range(groups)]
     assert len(made) == groups
-    _get(scim, "/ServiceProviderConfig")
+    get_ok(scim, "/ServiceProviderConfig")
     costs = {}
     for count in (10, 100):
         costs[count], body = _page_queries(scim, count)
@@ -270,7 +254,7 @@ def test_a_page_of_users_costs_the_same_whatever_its_size_and_groups(scim: ScimC
 
 def test_a_page_of_users_costs_the_same_with_0_or_20_groups(scim: ScimClient) -> None:
     users = _users(100)
-    _get(scim, "/ServiceProviderConfig")
+    get_ok(scim, "/ServiceProviderConfig")
     empty, _body = _page_queries(scim, 100)
     for i in range(20):
         _group(f"g{i:02d}", users)
@@ -304,9 +288,9 @@ def test_total_results_without_count_when_the_page_tells_it(
 ) -> None:
     """RFC 7644 section 3.4.2: totalResults is exact; a short page that reaches the end knows it."""
     _users(25)
-    _get(scim, "/ServiceProviderConfig")
-    with _sql() as statements:
-        body = _get(scim, f"/Users?{query}")
+    get_ok(scim, "/ServiceProviderConfig")
+    with captured_sql() as statements:
+        body = get_ok(scim, f"/Users?{query}")
     assert body["totalResults"] == total
     assert bool(_counts(statements)) is counted
 
@@ -314,13 +298,13 @@ def test_total_results_without_count_when_the_page_tells_it(
 def test_cursor_first_page_holding_everything_is_not_counted(scim: ScimClient) -> None:
     """RFC 9865 section 2: a first page with no nextCursor holds the whole result."""
     _users(5)
-    _get(scim, "/ServiceProviderConfig")
-    with _sql() as statements:
-        body = _get(scim, "/Users?cursor=&count=10")
+    get_ok(scim, "/ServiceProviderConfig")
+    with captured_sql() as statements:
+        body = get_ok(scim, "/Users?cursor=&count=10")
     assert body["totalResults"] == 5 and "nextCursor" not in body
     assert _counts(statements) == []
-    with _sql() as statements:
-        body = _get(scim, "/Users?cursor=&count=2")
+    with captured_sql() as statements:
+        body = get_ok(scim, "/Users?cursor=&count=2")
     assert body["totalResults"] == 5 and body["nextCursor"]
     assert len(_counts(statements)) == 1
 
@@ -332,13 +316,13 @@ def test_index_page_skips_rows_on_keys_alone(scim: ScimClient) -> None:
     for i, user in enumerate(users):
         user.last_name = f"n{i % 4}"  # ties: the primary key decides between them
         user.save(update_fields=["last_name"])
-    _get(scim, "/ServiceProviderConfig")
+    get_ok(scim, "/ServiceProviderConfig")
     order = "sortBy=name.familyName&sortOrder=descending"
-    whole = _get(scim, f"/Users?count=30&{order}")["Resources"]
+    whole = get_ok(scim, f"/Users?count=30&{order}")["Resources"]
     pages = []
     for start in (1, 11, 21):
-        with _sql() as statements:
-            body = _get(scim, f"/Users?startIndex={start}&count=10&{order}")
+        with captured_sql() as statements:
+            body = get_ok(scim, f"/Users?startIndex={start}&count=10&{order}")
         pages += body["Resources"]
         if start > 1:
             (page_sql,) = [sql for sql in statements if "OFFSET" in sql]
@@ -356,20 +340,20 @@ def test_cursor_pages_find_their_keys_on_the_users_table_alone(scim: ScimClient)
     for i, user in enumerate(users):
         user.last_name = f"n{i % 3}"
         user.save(update_fields=["last_name"])
-    _get(scim, "/ServiceProviderConfig")
+    get_ok(scim, "/ServiceProviderConfig")
     for order in ("", "&sortBy=name.familyName&sortOrder=descending"):
-        whole = [u["id"] for u in _get(scim, f"/Users?count=25{order}")["Resources"]]
-        body = _get(scim, f"/Users?count=10&cursor={order}")
+        whole = [u["id"] for u in get_ok(scim, f"/Users?count=25{order}")["Resources"]]
+        body = get_ok(scim, f"/Users?count=10&cursor={order}")
         pages = [u["id"] for u in body["Resources"]]
         while body.get("nextCursor"):
-            with _sql() as statements:
-                body = _get(scim, f"/Users?count=10&cursor={body['nextCursor']}{order}")
+            with captured_sql() as statements:
+                body = get_ok(scim, f"/Users?count=10&cursor={body['nextCursor']}{order}")
             pages += [u["id"] for u in body["Resources"]]
             (page_sql,) = [sql for sql in statements if " IN (SELECT " in sql]
             keys = page_sql.split(" IN (SELECT ", 1)[1].split("LIMIT", 1)[0]
             assert ScimUser._meta.db_table not in keys
         assert pages == whole
-        back = _get(scim, f"/Users?count=10&cursor={body['previousCursor']}{order}")
+        back = get_ok(scim, f"/Users?count=10&cursor={body['previousCursor']}{order}")
         assert [u["id"] for u in back["Resources"]] == whole[10:20]
 
 
@@ -378,8 +362,8 @@ def test_member_ids_come_as_text_from_postgresql(scim: ScimClient) -> None:
     """A 10,000-member group spent a third of its time making UUID objects only to str() them:
     on PostgreSQL the members' SCIM ids are read as text."""
     companion = _group("team", _users(3))
-    with _sql() as statements:
-        body = _get(scim, f"/Groups/{companion.id}")
+    with captured_sql() as statements:
+        body = get_ok(scim, f"/Groups/{companion.id}")
     (members_sql,) = _touching_membership(statements)
     assert "::varchar" in members_sql
     expected = {str(c.id) for c in ScimUser.objects.all()}
