@@ -386,7 +386,7 @@ class ResourceAdapter:
         except (ValueError, TypeError, AttributeError):
             raise NotFound(f"Resource {scim_id} not found.") from None
         if self.reuses_sql() and (not for_update or self._locks_with_cached_sql()):
-            found = self._fetch_locked(key, returned) if for_update else self._fetch(key, returned)
+            found = self._fetch(key, returned, lock=for_update)
             if found is None:
                 raise NotFound(f"Resource {scim_id} not found.")
             return found
@@ -412,36 +412,30 @@ class ResourceAdapter:
         model = self.get_model()
         return bool(router.db_for_read(model) == router.db_for_write(model))
 
-    def _fetch_locked(self, key: uuid.UUID, returned: Collection[str]) -> models.Model | None:
-        """:meth:`get_object` for a write: the resource row and its companion row locked, from
-        SQL compiled once per connection and tenant (compiling the locked read cost as much CPU
-        as PostgreSQL took to run it).
+    def _fetch(self, key: uuid.UUID, returned: Collection[str], *, lock: bool) -> models.Model | None:
+        """:meth:`get_object` from SQL compiled once per connection and tenant (compiling the
+        read, locked or not, cost as much CPU as PostgreSQL took to run it).
 
-        ``values_list`` rows cannot name the companion in ``select_for_update(of=...)`` (only
-        ``select_related`` models can be named), so the lock takes no ``of``: the default
-        queryset hooks (:meth:`reuses_sql`) read the two tables alone, joined by an INNER JOIN
-        (the filter on the companion's key), and ``FOR UPDATE`` locks the rows of both, as
+        ``lock``: for a write, the resource row and its companion row locked. ``values_list``
+        rows cannot name the companion in ``select_for_update(of=...)`` (only ``select_related``
+        models can be named), so the lock takes no ``of``: the default queryset hooks
+        (:meth:`reuses_sql`) read the two tables alone, joined by an INNER JOIN (the filter on
+        the companion's key), and ``FOR UPDATE`` locks the rows of both, as
         ``of=("self", companion)`` does.
         """
         accessor = self.companion_accessor
         companion_pk = self.get_companion_model()._meta.pk
         assert companion_pk is not None
-        objs = self.cached_instances(
-            "lock",
-            lambda: self.get_queryset().select_for_update().filter(**{f"{accessor}__pk": key}).order_by()[:1],
-            [db_value(router.db_for_write(self.get_model()), companion_pk, key)],
-            returned=returned,
-        )
-        return objs[0] if objs else None
 
-    def _fetch(self, key: uuid.UUID, returned: Collection[str]) -> models.Model | None:
-        """:meth:`get_object` for reading, from SQL compiled once per connection and tenant."""
-        accessor = self.companion_accessor
-        companion_pk = self.get_companion_model()._meta.pk
-        assert companion_pk is not None
+        def build() -> QuerySet[Any]:
+            queryset = self.get_queryset()
+            if lock:
+                queryset = queryset.select_for_update()
+            return queryset.filter(**{f"{accessor}__pk": key}).order_by()[:1]
+
         objs = self.cached_instances(
-            "object",
-            lambda: self.get_queryset().filter(**{f"{accessor}__pk": key}).order_by()[:1],
+            "lock" if lock else "object",
+            build,
             [db_value(router.db_for_read(self.get_model()), companion_pk, key)],
             returned=returned,
         )
