@@ -7,6 +7,7 @@ from typing import Any
 
 import pytest
 from django.contrib.auth.models import User
+from django.core.exceptions import FieldDoesNotExist
 from django.test import override_settings
 from django.urls import set_script_prefix
 
@@ -123,3 +124,40 @@ def test_locations_follow_the_urlconf_and_script_prefix(scim: ScimClient) -> Non
         set_script_prefix("/")
     assert behind == f"http://testserver/idm/scim/v2{path}"
     assert scim.get_scim(path).json()["meta"]["location"] == f"http://testserver/scim/v2{path}"
+
+
+class Shouted(Field):
+    """A site's mapping that reads more than its field."""
+
+    def read(self, obj: Any, stored: Any) -> Any:
+        return f"{obj.username} ({obj.last_name})".upper()
+
+
+def test_mappings_name_the_columns_their_reads_need() -> None:
+    """What a page reads of each row (``render_columns``): a plain field's column, nothing for
+    the write-only password (RFC 7643 section 4.1.1, returned never), and "anything" (``None``)
+    for a path through a relation, a computed value or a subclass that reads differently."""
+    from django_scim.orm.mapping import Password, PrimaryValue
+
+    assert Field("username").columns(User) == ("username",)
+    assert PrimaryValue("email").columns(User) == ("email",)
+    assert Password().columns(User) == ()
+    assert Field("groups").columns(User) is None  # a relation, not a column
+    assert Field("profile__title").columns(User) is None
+    assert Field("no_such_field").columns(User) is None
+    assert Computed(lambda user: user.username, lookup="username").columns(User) is None
+    assert Shouted("username").columns(User) is None
+    assert AttributeMapping().columns(User) is None
+    # A path through a field that is no relation names no field (it was an AttributeError).
+    with pytest.raises(FieldDoesNotExist):
+        Field("username__title").model_field(User)
+
+
+@pytest.mark.scim_settings(SITE)
+def test_a_computed_value_makes_pages_read_whole_users(scim: ScimClient) -> None:
+    """RFC 7644 section 3.4.2: a page of a site whose map computes a value from the instance
+    shows it, as a single GET does."""
+    create_user(scim, userName="carol", name={"givenName": "Carol"}, title="Ops")
+    (listed,) = scim.get_scim("/Users?count=10").json()["Resources"]
+    assert listed["displayName"] == "Carol Ops"
+    assert scim.get_scim(f"/Users/{listed['id']}").json()["displayName"] == "Carol Ops"

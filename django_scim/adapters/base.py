@@ -93,6 +93,17 @@ class RelationColumn:
 #: The methods that shape every queryset of an adapter (see :attr:`ResourceAdapter.reuse_sql`).
 _QUERYSET_HOOKS = ("get_queryset", "exclude_deleted", "scoped", "scope_queryset", "filter_queryset")
 
+#: The methods that read a resource's instance while it is rendered (see
+#: :meth:`ResourceAdapter.render_columns`).
+_RENDER_HOOKS = (
+    "render_many",
+    "_render",
+    "load_relations",
+    "ensure_companions",
+    "companion",
+    "relations_read",
+)
+
 #: Common attributes (RFC 7643 section 3.1) and their companion fields, for filtering.
 _COMMON_LOOKUPS: dict[str, dict[str, str]] = {
     "id": {"": "id"},
@@ -140,6 +151,19 @@ def _pop(doc: dict[str, Any], keys: Keys) -> Any:
             break
         del parent[key]
     return value
+
+
+def _copied_along(stored: dict[str, Any], parents: Sequence[Keys]) -> dict[str, Any]:
+    """``stored`` copied at the top and at each of ``parents`` (the objects ``_put`` writes
+    into), parents first; every other value is shared."""
+    body = dict(stored)
+    for keys in parents:
+        holder: Any = body
+        for key in keys[:-1]:
+            holder = holder.get(key) if isinstance(holder, dict) else None
+        if isinstance(holder, dict) and isinstance(holder.get(keys[-1]), dict):
+            holder[keys[-1]] = dict(holder[keys[-1]])
+    return body
 
 
 def _schema(value: str | Schema) -> Schema:
@@ -254,6 +278,17 @@ class ResourceAdapter:
                 for path, mapping in self.attribute_map.items()
             ]
         return self._resolved_map
+
+    def _mapped_parents(self) -> tuple[Keys, ...]:
+        """The key paths of the objects holding mapped values (``("name",)`` for
+        ``name.givenName``), parents before children: what a shared render copies."""
+        parents = self.__dict__.get("_scim_mapped_parents")
+        if parents is None:
+            found = {
+                keys[:depth] for _path, keys, _m in self.get_attribute_map() for depth in range(1, len(keys))
+            }
+            parents = self.__dict__["_scim_mapped_parents"] = tuple(sorted(found, key=len))
+        return parents
 
     # --- models ----------------------------------------------------------------------------
 
@@ -448,6 +483,7 @@ class ResourceAdapter:
         slots: Sequence[Any],
         *,
         returned: Collection[str] = (),
+        for_render: bool = False,
     ) -> list[models.Model]:
         """The resources of ``build()`` (narrowed from :meth:`get_queryset`), read through SQL
         compiled once per connection (:func:`~django_scim.orm.statements.values_rows`).
@@ -459,17 +495,24 @@ class ResourceAdapter:
         the resource, and the :meth:`relation_columns` of the attributes in ``returned`` (the
         response's, :meth:`returned_attributes`), kept for :meth:`relations_read`. Only for
         adapters that :meth:`reuses_sql`.
+
+        ``for_render``: the instances are only rendered (a page of a list): of the model's
+        columns, only the :meth:`render_columns` are read where those are known (the others are
+        deferred, as with ``QuerySet.only()``).
         """
         model, companion_model = self.get_model(), self.get_companion_model()
         accessor = self.companion_accessor
-        own = [field.attname for field in model._meta.concrete_fields]
+        read = self.render_columns() if for_render else None
+        own = [
+            field.attname for field in model._meta.concrete_fields if read is None or field.attname in read
+        ]
         theirs = [field.attname for field in companion_model._meta.concrete_fields]
         alias = router.db_for_read(model)
         along = self.relation_columns(returned, alias)
         names = {attr: f"scim_read_{attr}" for attr in along}
         key = (
             statement, type(self), model, companion_model, accessor, self.tenant, self.delete_mode(),
-            tuple((attr, column.key) for attr, column in along.items()),
+            tuple((attr, column.key) for attr, column in along.items()), tuple(own),
         )  # fmt: skip
 
         def values() -> QuerySet[Any]:
@@ -495,6 +538,28 @@ class ResourceAdapter:
                 obj.__dict__[_READ_ALONG] = dict(zip(along, row[end:], strict=True))
             objs.append(obj)
         return objs
+
+    def render_columns(self) -> frozenset[str] | None:
+        """The model's columns (attnames) that rendering a resource reads: its primary key and
+        each mapping's :meth:`~django_scim.orm.mapping.AttributeMapping.columns`. ``None`` (read
+        every column) when a mapping does not say, or a subclass outside this package overrides
+        a method of the render path (it may read any field)."""
+        cached = self.__dict__.get("_scim_render_columns", MISSING)
+        if cached is not MISSING:
+            return cached  # type: ignore[no-any-return]
+        model = self.get_model()
+        found: set[str] | None = None
+        cls = type(self)
+        if all(getattr(cls, name).__module__.startswith(__package__ + ".") for name in _RENDER_HOOKS):
+            found = {model._meta.pk.attname}  # type: ignore[union-attr]
+            for _path, _keys, mapping in self.get_attribute_map():
+                columns = mapping.columns(model)
+                if columns is None:
+                    found = None
+                    break
+                found.update(columns)
+        answer = self.__dict__["_scim_render_columns"] = None if found is None else frozenset(found)
+        return answer
 
     def relation_columns(self, returned: Collection[str], alias: str) -> dict[str, RelationColumn]:
         """Relation-backed attributes among ``returned`` that :meth:`cached_instances` reads in
@@ -689,6 +754,9 @@ class ResourceAdapter:
         request: relation-backed attributes the response will not contain (Group ``members``
         with ``excludedAttributes=members``, as Entra ID asks) are not loaded, by the rules of
         :func:`~django_scim.core.document.project`, which the caller still applies.
+
+        The documents are for a response: they share the stored values the attribute map does
+        not write with the instances' ``companion.attributes``; copy one before changing it.
         """
         self.ensure_companions(objs)
         if not objs:
@@ -699,13 +767,26 @@ class ResourceAdapter:
             # no group; User "groups" is readOnly, RFC 7643 section 4.1.2). Only those are read.
             returned = returned & frozenset(self.relation_attributes)
         relations = self.load_relations(objs, returned)
-        return [self._render(obj, relations) for obj in objs]
+        return [self._render(obj, relations, share=True) for obj in objs]
 
-    def _render(self, obj: models.Model, relations: Mapping[str, Mapping[Any, Any]]) -> dict[str, Any]:
+    def _render(
+        self, obj: models.Model, relations: Mapping[str, Mapping[Any, Any]], *, share: bool = False
+    ) -> dict[str, Any]:
+        """The document of ``obj``. It owns every value (a deep copy of the stored JSON), for
+        the writes that change it; ``share``: only the objects the attribute map writes into
+        are copied, the other stored values are shared with ``companion.attributes`` (a response,
+        which is only serialised: the deep copy was a fifth of rendering a page of users)."""
         companion = self.companion(obj)
         assert companion is not None
         rt = self.resource_type
-        body: dict[str, Any] = scim_document.copy_json(companion.attributes) if companion.attributes else {}
+        stored = companion.attributes
+        body: dict[str, Any]
+        if not stored:
+            body = {}
+        elif share and isinstance(stored, dict):
+            body = _copied_along(stored, self._mapped_parents())
+        else:
+            body = scim_document.copy_json(stored)
         for _path, keys, mapping in self.get_attribute_map():
             _put(body, keys, mapping.read(obj, _get(body, keys)))
         for attr, values in relations.items():

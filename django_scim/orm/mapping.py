@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
+from django.core.exceptions import FieldDoesNotExist
 from django.db import models
 
 if TYPE_CHECKING:
@@ -47,6 +48,12 @@ class AttributeMapping:
         """The SCIM value for ``obj``; ``stored`` is what the JSONField holds at this path."""
         raise NotImplementedError
 
+    def columns(self, model: type[Model]) -> tuple[str, ...] | None:
+        """The columns of ``model``'s own table (attnames) that :meth:`read` reads: an instance
+        loaded with only those (and its primary key) renders the same. ``None``, the default:
+        it may read anything, so instances it renders are loaded whole."""
+        return None
+
     def write(self, obj: Model, value: Any, context: WriteContext) -> Any:
         """Apply ``value`` (``MISSING`` when the attribute is cleared) to ``obj``.
 
@@ -69,11 +76,27 @@ def resolve_field(model: type[Model], lookup: str) -> models.Field[Any, Any]:
         field = current._meta.get_field(part)
         related = field.related_model
         if related is None or isinstance(related, str):
-            raise models.FieldDoesNotExist(f"{current.__name__}.{part} is not a relation")
+            raise FieldDoesNotExist(f"{current.__name__}.{part} is not a relation")
         current = related
     field = current._meta.get_field(parts[-1])
     assert isinstance(field, models.Field)
     return field
+
+
+def _own_column(
+    mapping: AttributeMapping, base: type[AttributeMapping], model: type[Model], name: str
+) -> tuple[str, ...] | None:
+    """``(attname,)`` of ``model``'s plain (non-relation) field ``name``, which ``base.read``
+    reads; ``None`` when ``mapping`` overrides that read or the field is not such a column."""
+    if type(mapping).read is not base.read:
+        return None
+    try:
+        field = model._meta.get_field(name)
+    except FieldDoesNotExist:
+        return None
+    if not isinstance(field, models.Field) or field.is_relation or not field.concrete:
+        return None
+    return (field.attname,)
 
 
 def _traverse(obj: Any, parts: list[str]) -> Any:
@@ -106,6 +129,10 @@ class Field(AttributeMapping):
         if value == "":
             return None
         return value
+
+    def columns(self, model: type[Model]) -> tuple[str, ...] | None:
+        # A path through a relation reads related rows: the instance is loaded whole.
+        return _own_column(self, Field, model, self.field) if len(self._parts) == 1 else None
 
     def write(self, obj: Model, value: Any, context: WriteContext) -> Any:
         target = _traverse(obj, self._parts[:-1])
@@ -171,6 +198,9 @@ class PrimaryValue(AttributeMapping):
                 del values[index]
         return values or None
 
+    def columns(self, model: type[Model]) -> tuple[str, ...] | None:
+        return _own_column(self, PrimaryValue, model, self.field)
+
     def write(self, obj: Model, value: Any, context: WriteContext) -> Any:
         values = value if isinstance(value, list) else []
         index = self._main_index(values)
@@ -188,6 +218,9 @@ class Password(AttributeMapping):
 
     def read(self, obj: Model, stored: Any) -> Any:
         return None
+
+    def columns(self, model: type[Model]) -> tuple[str, ...] | None:
+        return () if type(self).read is Password.read else None
 
     def write(self, obj: Model, value: Any, context: WriteContext) -> Any:
         if isinstance(value, str) and value:

@@ -116,6 +116,7 @@ class ScimPagination:
                 returned=self.adapter.returned_attributes(
                     attributes=query.attributes, excluded_attributes=query.excluded_attributes
                 ),
+                for_render=True,
             )
             total = len(objs) if len(objs) <= query.count else self.adapter.total_results(self.queryset())
             return list_response(self.render(objs[: query.count]), total=total, start_index=1)
@@ -171,6 +172,7 @@ class ScimPagination:
                 ("index", count),
                 lambda: self.queryset().order_by("pk")[:count],
                 [],
+                for_render=True,
             )
 
         def build() -> QuerySet[Any]:
@@ -180,7 +182,7 @@ class ScimPagination:
             keys = OffsetKeys(queryset.order_by("pk").values("pk")[offset : offset + count])
             return queryset.filter(pk__in=keys).order_by("pk")
 
-        return self.adapter.cached_instances(("offset", count), build, [offset])
+        return self.adapter.cached_instances(("offset", count), build, [offset], for_render=True)
 
     def _equality_lookup(self) -> tuple[Hashable, str] | None:
         """The filter's :meth:`~ResourceAdapter.equality_lookup` when this is a first page in
@@ -250,7 +252,7 @@ class ScimPagination:
             alias = router.db_for_read(model)
             slots = [] if last is None else [db_value(alias, pk_field, last[-1])]
             statement = ("cursor", query.count, forward, last is None)
-            rows = adapter.cached_instances(statement, build, slots)
+            rows = adapter.cached_instances(statement, build, slots, for_render=True)
         else:
             rows = list(build())
         more = len(rows) > query.count

@@ -22,10 +22,12 @@ from django.test import override_settings
 
 from django_scim.adapters.registry import get_adapter
 from django_scim.adapters.users import UserAdapter
+from django_scim.core.constants import USER_SCHEMA
 from django_scim.models import ScimGroup, ScimUser
 from django_scim.orm import statements
+from django_scim.orm.mapping import Computed
 from django_scim.rest.pagination import decode_cursor
-from tests.conftest import ScimClient, get_ok
+from tests.conftest import ScimClient, captured_sql, create_user, get_ok
 from tests.tenancy.conftest import TENANCY, Tenant, make_tenant
 
 pytestmark = pytest.mark.django_db
@@ -213,3 +215,134 @@ def test_an_adapter_shaping_its_queryset_keeps_the_orm_path(scim: ScimClient, pe
         body = get_ok(scim, f"/Users?{query}")
         assert "p03" not in {u["userName"] for u in body["Resources"]}
     assert _page_statements() == []
+
+
+# --- what a page reads of each user ------------------------------------------------------------
+
+ENTERPRISE = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User"
+
+
+def _page_sql(scim: ScimClient, path: str) -> str:
+    """The SQL of the page's own statement (the one reading the companions) for ``path``."""
+    get_ok(scim, path)
+    with captured_sql() as sql:
+        get_ok(scim, path)
+    (page,) = [
+        text for text in sql if ScimUser._meta.db_table in text and "django_scim_scimtoken" not in text
+    ]
+    return page
+
+
+def test_a_page_reads_only_the_columns_it_renders(scim: ScimClient, people: list[User]) -> None:
+    """The default map reads userName, name, emails and active from model fields (RFC 7643
+    section 4.1): a page's statement reads those columns and the key, not the password hash or
+    the login times, and renders what the ORM path renders from whole instances."""
+    assert get_adapter("User").render_columns() == {
+        "id", "username", "first_name", "last_name", "email", "is_active",
+    }  # fmt: skip
+    create_user(
+        scim,
+        userName="full@example.com",
+        name={"givenName": "Barbara", "familyName": "Jensen", "formatted": "Ms. Barbara Jensen"},
+        emails=[{"value": "b@example.com", "type": "work", "primary": True}, {"value": "h@example.com"}],
+        phoneNumbers=[{"value": "555-1234", "type": "work"}],
+        **{
+            "schemas": [USER_SCHEMA, ENTERPRISE],
+            ENTERPRISE: {"employeeNumber": "7", "manager": {"value": "x"}},
+        },
+    )
+    User.objects.filter(username="full@example.com").update(first_name="Babs")  # changed by the site
+    for query in ("count=30", "startIndex=20&count=10", "count=30&cursor="):
+        page = _page_sql(scim, f"/Users?{query}")
+        assert '"username"' in page
+        assert '"password"' not in page
+        assert '"last_login"' not in page
+        assert '"date_joined"' not in page
+        body = _both(scim, f"/Users?{query}")
+        (full,) = [u for u in body["Resources"] if u["userName"] == "full@example.com"]
+        assert full["name"] == {
+            "givenName": "Babs",
+            "familyName": "Jensen",
+            "formatted": "Ms. Barbara Jensen",
+        }
+        assert full[ENTERPRISE] == {"employeeNumber": "7", "manager": {"value": "x"}}
+
+
+class InstanceReadingAdapter(UserAdapter):
+    """A map with a value computed from the instance: it may read any field."""
+
+    attribute_map = {
+        "userName": "username",
+        "displayName": Computed(lambda user: f"{user.username} since {user.date_joined.year}"),
+    }
+
+
+@pytest.mark.scim_settings(
+    {"RESOURCE_TYPES": {"User": {"ADAPTER": "tests.rest.test_cached_pages.InstanceReadingAdapter"}}}
+)
+def test_a_mapping_that_reads_the_instance_gets_it_whole(
+    scim: ScimClient, people: list[User], django_assert_max_num_queries: Any
+) -> None:
+    """An attribute map the adapter cannot see into (a computed value) renders from whole
+    instances: no deferred field is loaded row by row (one query per user)."""
+    assert get_adapter("User").render_columns() is None
+    get_ok(scim, "/Users?startIndex=6&count=10")
+    with django_assert_max_num_queries(4):
+        body = get_ok(scim, "/Users?startIndex=6&count=10")
+    assert [u["displayName"] for u in body["Resources"]] == [
+        f"{u.username} since {u.date_joined.year}" for u in people[5:15]
+    ]
+    assert '"date_joined"' in _page_sql(scim, "/Users?startIndex=6&count=10")
+
+
+class RenderingUserAdapter(UserAdapter):
+    """A site's render step: it reads a field the map does not name."""
+
+    def render_many(self, objs: Any, **kwargs: Any) -> list[dict[str, Any]]:
+        documents = super().render_many(objs, **kwargs)
+        for obj, document in zip(objs, documents, strict=True):
+            document["nickName"] = "staff" if obj.is_staff else "member"
+        return documents
+
+
+@pytest.mark.scim_settings(
+    {"RESOURCE_TYPES": {"User": {"ADAPTER": "tests.rest.test_cached_pages.RenderingUserAdapter"}}}
+)
+def test_an_overridden_render_step_gets_whole_instances(
+    scim: ScimClient, people: list[User], django_assert_max_num_queries: Any
+) -> None:
+    """A subclass that overrides a method of the render path may read any field: its pages
+    read every column."""
+    User.objects.filter(pk=people[6].pk).update(is_staff=True)
+    assert get_adapter("User").render_columns() is None
+    get_ok(scim, "/Users?startIndex=6&count=10")
+    with django_assert_max_num_queries(4):
+        body = get_ok(scim, "/Users?startIndex=6&count=10")
+    assert [u["nickName"] for u in body["Resources"][:3]] == ["member", "staff", "member"]
+
+
+def test_rendering_a_page_leaves_the_stored_json_as_it_was(people: list[User]) -> None:
+    """The documents of a response share stored values that the map does not write; the
+    objects the map writes into (``name``) are copied, so the companion keeps what it stored."""
+    user = people[5]
+    stored = {
+        "name": {"givenName": "Old", "formatted": "Old Name"},
+        "nickName": "o",
+        "emails": [{"value": "e"}],
+    }
+    ScimUser.objects.filter(resource=user).update(attributes=stored)
+    adapter = get_adapter("User")
+    (obj,) = adapter.cached_instances(
+        "test", lambda: adapter.get_queryset().filter(pk=user.pk), [], for_render=True
+    )
+    (document,) = adapter.render_many([obj])
+    assert document["name"] == {"givenName": "F1", "formatted": "Old Name"}
+    assert "emails" not in document  # no email field value: the primary mirrors user.email
+    companion = adapter.companion(obj)
+    assert companion is not None
+    assert companion.attributes == stored
+    # A write's render owns every value.
+    owned = adapter._render(obj, {})
+    owned["nickName"] = "changed"
+    owned["name"]["formatted"] = "changed"
+    assert companion.attributes == stored
