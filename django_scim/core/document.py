@@ -603,7 +603,9 @@ class Projection:
         self.rules = self._rules(self.containers)
         #: ``(container, name)`` -> definition, lower-cased name and plan, for :attr:`rules`:
         #: the same few attributes recur in every document of a page.
-        self.plans: dict[tuple[str, str], tuple[Attribute | None, str, _Plan]] = {}
+        self.plans: dict[tuple[str, str], tuple[Attribute | None, str, _Plan, bool]] = {}
+        #: Top-level key, as spelt -> :meth:`_kind` with the declared containers.
+        self.kinds: dict[str, object] = {}
 
     def _rules(self, containers: Mapping[str, str]) -> _Rules:
         excluded = _selectors(self.excluded_attributes, self.core.id, containers) or set()
@@ -616,17 +618,21 @@ class Projection:
     def __call__(self, document: Mapping[str, Any]) -> dict[str, Any]:
         core, declared = self.core, self.declared
         containers, rules = self.containers, self.rules
-        undeclared = [
-            key
-            for key, value in document.items()
-            if key.lower().startswith("urn:") and key.lower() not in containers and isinstance(value, Mapping)
-        ]
+        kinds = self.kinds
+        undeclared = []
+        for key, value in document.items():
+            kind = kinds.get(key)
+            if kind is None:
+                kind = kinds[key] = self._kind(key)
+            if kind is _URN and isinstance(value, Mapping):
+                undeclared.append(key)
         if undeclared:
             # Objects of extensions the resource type does not declare: containers too.
             containers = dict(containers)
             for key in undeclared:
                 containers.setdefault(key.lower(), key)
             rules = self._rules(containers)
+            kinds = {}
 
         plans = self.plans if rules is self.rules else {}
 
@@ -637,19 +643,32 @@ class Projection:
                     attr = core.attribute(name) or COMMON_ATTRIBUTE_INDEX.get(name.lower())
                 else:
                     attr = schema.attribute(name) if schema is not None else None
-                entry = plans[(container, name)] = (attr, name.lower(), _plan(container, name, attr, rules))
-            attr, lowered, plan = entry
+                lowered = name.lower()
+                plan = _plan(container, name, attr, rules)
+                # Returned whole: nothing below it can be dropped but empty objects.
+                whole = (
+                    plan is None
+                    and (attr is None or attr.returned_whole)
+                    and (container, lowered) not in rules.excluded_attributes
+                )
+                entry = plans[(container, name)] = (attr, lowered, plan, whole)
+            attr, lowered, plan, whole = entry
+            if whole:
+                return _whole_value(value)
             if plan is _MISSING:
                 return _MISSING
             return _project_value(attr, value, container, lowered, plan, rules)
 
         out: dict[str, Any] = {}
         for key, value in document.items():
-            lowered = key.lower()
-            if lowered == "schemas":
+            kind = kinds.get(key)
+            if kind is None:
+                kind = self._kind(key, containers)
+            if kind is _SCHEMAS:
                 # RFC 7643 section 3: every representation carries "schemas".
                 out[key] = value
-            elif lowered in containers and isinstance(value, Mapping):
+            elif kind is _CONTAINER and isinstance(value, Mapping):
+                lowered = key.lower()
                 schema = declared.get(lowered)
                 kept_values: dict[str, Any] = {}
                 for name, item in value.items():
@@ -672,6 +691,21 @@ class Projection:
                 if not isinstance(urn, str) or urn.lower() == core.id.lower() or urn.lower() in present
             ]
         return out
+
+    def _kind(self, key: str, containers: Mapping[str, str] | None = None) -> object:
+        """What the top-level ``key`` of a document is: ``schemas``, a declared extension's
+        container (of ``containers``, the declared ones by default), another URN, or an
+        attribute of the core schema."""
+        lowered = key.lower()
+        if lowered == "schemas":
+            return _SCHEMAS
+        if lowered in (self.containers if containers is None else containers):
+            return _CONTAINER
+        return _URN if lowered.startswith("urn:") else _ATTRIBUTE
+
+
+#: The kinds of :meth:`Projection._kind`.
+_SCHEMAS, _CONTAINER, _URN, _ATTRIBUTE = object(), object(), object(), object()
 
 
 @dataclass(frozen=True)
@@ -868,8 +902,14 @@ def _project_value(
     return out if out else _MISSING
 
 
+#: JSON scalars: returned as they are (checked before the ``Mapping`` ABC, which costs more).
+_SCALARS = frozenset({str, bool, int, float})
+
+
 def _whole_value(value: Any) -> Any:
     """:func:`_project_value` of a value returned whole: the value, without empty objects."""
+    if type(value) in _SCALARS:
+        return value
     if isinstance(value, list):
         if all(type(item) is dict and item for item in value):
             # Objects with something in them (members, emails): kept as they are, without a

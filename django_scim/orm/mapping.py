@@ -125,7 +125,8 @@ class Field(AttributeMapping):
         return f"Field({self.field!r})"
 
     def read(self, obj: Model, stored: Any) -> Any:
-        value = _traverse(obj, self._parts)
+        parts = self._parts
+        value = getattr(obj, parts[0], None) if len(parts) == 1 else _traverse(obj, parts)
         if value == "":
             return None
         return value

@@ -1076,6 +1076,40 @@ def test_one_projection_for_many_documents_equals_projecting_each(projection: di
     assert [apply(document) for document in documents] == [project(d, USER, **projection) for d in documents]
 
 
+@pytest.mark.parametrize(
+    "projection",
+    [{}, {"attributes": ["userName", "name"]}, {"excluded_attributes": ["urn:example:custom:2.0:User:tag"]}],
+)
+def test_key_spellings_remembered_by_a_projection_follow_each_document(
+    projection: dict[str, list[str]],
+) -> None:
+    """RFC 7643 section 2.1: names are case-insensitive; a key of one document (a URN holding a
+    value, then an object; ``NAME`` then ``name``) is judged again in the next."""
+    documents: list[dict[str, Any]] = [
+        {"schemas": [USER_SCHEMA], "id": "1", "userName": "a", "urn:example:custom:2.0:User": "text"},
+        _stored_user(),
+        {
+            "schemas": [USER_SCHEMA],
+            "id": "2",
+            "NAME": {"givenName": "G"},
+            "PassWord": "secret",
+            "nickName": {},
+        },
+        {
+            "schemas": [USER_SCHEMA],
+            "id": "3",
+            "name": {"givenName": "H"},
+            "urn:example:custom:2.0:User": "text",
+        },
+    ]
+    apply = Projection(USER, **projection)
+    for _round in range(2):
+        assert [apply(copy.deepcopy(d)) for d in documents] == [
+            project(d, USER, **projection) for d in documents
+        ]
+    assert "PassWord" not in apply(documents[2])  # RFC 7643 section 4.1.1: password is returned never
+
+
 def test_an_undeclared_extension_of_one_document_is_not_a_container_for_the_next() -> None:
     apply = Projection(USER, attributes=["userName", "urn:example:custom:2.0:User:tag"])
     assert apply(_stored_user())["urn:example:custom:2.0:User"] == {"tag": "x"}
