@@ -25,7 +25,7 @@ from django_scim.adapters.users import UserAdapter
 from django_scim.core.constants import USER_SCHEMA
 from django_scim.models import ScimGroup, ScimUser
 from django_scim.orm import statements
-from django_scim.orm.mapping import Computed
+from django_scim.orm.mapping import MISSING, AttributeMapping, Computed
 from django_scim.rest.pagination import decode_cursor
 from tests.conftest import ScimClient, captured_sql, create_user, get_ok
 from tests.tenancy.conftest import TENANCY, Tenant, make_tenant
@@ -293,6 +293,31 @@ def test_a_mapping_that_reads_the_instance_gets_it_whole(
         f"{u.username} since {u.date_joined.year}" for u in people[5:15]
     ]
     assert '"date_joined"' in _page_sql(scim, "/Users?startIndex=6&count=10")
+
+
+class FullName(AttributeMapping):
+    """docs/guide/mapping.rst: a mapping that names the columns its read uses."""
+
+    writable = False
+
+    def read(self, obj: Any, stored: Any) -> Any:
+        return f"{obj.first_name} {obj.last_name}".strip() or None
+
+    def columns(self, model: Any) -> tuple[str, ...]:
+        return ("first_name", "last_name")
+
+    def write(self, obj: Any, value: Any, context: Any) -> Any:
+        return MISSING
+
+
+@pytest.mark.scim_settings({"RESOURCE_TYPES": {"User": {"ATTRIBUTE_MAP": {"displayName": FullName()}}}})
+def test_a_mapping_that_names_its_columns_keeps_the_narrow_read(scim: ScimClient, people: list[User]) -> None:
+    """The guide's custom mapping: its columns join the page's, the rest stay unread."""
+    User.objects.filter(pk=people[7].pk).update(last_name="Seven")
+    assert "last_name" in (get_adapter("User").render_columns() or ())
+    assert '"password"' not in _page_sql(scim, "/Users?startIndex=6&count=10")
+    body = _both(scim, "/Users?startIndex=6&count=10")
+    assert [u.get("displayName") for u in body["Resources"][:3]] == ["F1", "F2", "F3 Seven"]
 
 
 class RenderingUserAdapter(UserAdapter):
