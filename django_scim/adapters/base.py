@@ -56,6 +56,7 @@ from ..core.schema import (
 from ..models import ScimCompanion, ScimToken
 from ..orm import rowcount
 from ..orm.compiler import RelationLookup, Target, compile_filter
+from ..orm.instances import instance_maker
 from ..orm.mapping import MISSING, AttributeMapping, PrimaryValue, WriteContext, as_mapping
 from ..orm.sorting import SortKey, sort_key
 from ..orm.statements import db_value, values_rows
@@ -491,7 +492,8 @@ class ResourceAdapter:
         ``statement`` names the shape of ``build()``'s SQL apart from this adapter's own
         (model, companion, tenant, delete mode, relation columns: added here); ``slots`` are the
         values that vary. One row of the model's and the companion's columns per resource, made
-        into the two instances as the ORM makes them (``Model.from_db``), the companion set on
+        into the two instances as the ORM makes them (``Model.from_db``, or its equivalent
+        :func:`~django_scim.orm.instances.instance_maker`), the companion set on
         the resource, and the :meth:`relation_columns` of the attributes in ``returned`` (the
         response's, :meth:`returned_attributes`), kept for :meth:`relations_read`. Only for
         adapters that :meth:`reuses_sql`.
@@ -523,17 +525,24 @@ class ResourceAdapter:
 
         rows = values_rows(alias, key, values, slots)
         relation = model._meta.get_field(accessor)
+        assert isinstance(relation, models.OneToOneRel)
         companion_pk = theirs.index(companion_model._meta.pk.attname) + len(own)  # type: ignore[union-attr]
         end = len(own) + len(theirs)
+        make = instance_maker(model, alias, own)
+        make_companion = instance_maker(companion_model, alias, theirs)
         objs = []
         for row in rows:
-            obj = model.from_db(alias, own, row[: len(own)])
+            obj = make(row[: len(own)])
             if row[companion_pk] is None:
                 # Made outside SCIM: no companion yet, known without a query (as select_related
                 # leaves it), for ensure_companions to add.
-                relation.set_cached_value(obj, None)  # type: ignore[union-attr]
+                relation.set_cached_value(obj, None)
             else:
-                setattr(obj, accessor, companion_model.from_db(alias, theirs, row[len(own) : end]))
+                # Both sides of the one-to-one, as select_related sets them (the companion's
+                # resource_id is the resource's key: the rows were joined on it).
+                companion = make_companion(row[len(own) : end])
+                relation.set_cached_value(obj, companion)
+                relation.field.set_cached_value(companion, obj)
             if along:
                 obj.__dict__[_READ_ALONG] = dict(zip(along, row[end:], strict=True))
             objs.append(obj)
