@@ -776,7 +776,8 @@ class ResourceAdapter:
             # no group; User "groups" is readOnly, RFC 7643 section 4.1.2). Only those are read.
             returned = returned & frozenset(self.relation_attributes)
         relations = self.load_relations(objs, returned)
-        return [self._render(obj, relations, share=True) for obj in objs]
+        render = self._renderer(relations, share=True)
+        return [render(obj) for obj in objs]
 
     def _render(
         self, obj: models.Model, relations: Mapping[str, Mapping[Any, Any]], *, share: bool = False
@@ -785,37 +786,67 @@ class ResourceAdapter:
         the writes that change it; ``share``: only the objects the attribute map writes into
         are copied, the other stored values are shared with ``companion.attributes`` (a response,
         which is only serialised: the deep copy was a fifth of rendering a page of users)."""
-        companion = self.companion(obj)
-        assert companion is not None
+        return self._renderer(relations, share=share)(obj)
+
+    def _renderer(
+        self, relations: Mapping[str, Mapping[Any, Any]], *, share: bool = False
+    ) -> Callable[[models.Model], dict[str, Any]]:
+        """:meth:`_render` as a function of the instance, with what every document of a page
+        shares looked up once (the attribute map, the schema, the location builder)."""
         rt = self.resource_type
-        stored = companion.attributes
-        body: dict[str, Any]
-        if not stored:
-            body = {}
-        elif share and isinstance(stored, dict):
-            body = _copied_along(stored, self._mapped_parents())
-        else:
-            body = scim_document.copy_json(stored)
-        for _path, keys, mapping in self.get_attribute_map():
-            _put(body, keys, mapping.read(obj, _get(body, keys)))
-        for attr, values in relations.items():
-            _put(body, (attr,), values.get(obj.pk) or None)
-        scim_id = str(companion.id)
-        doc: dict[str, Any] = {
-            "schemas": [rt.schema.id, *(k for k in body if k.lower().startswith("urn:"))],
-            "id": scim_id,
-        }
-        if companion.external_id:
-            doc["externalId"] = companion.external_id
-        doc.update(body)
-        doc["meta"] = {
-            "resourceType": rt.name,
-            "created": _isoformat(companion.created),
-            "lastModified": _isoformat(companion.last_modified),
-            "location": self.location(scim_id),
-            "version": self.etag(companion),
-        }
-        return doc
+        core, name = rt.schema.id, rt.name
+        companion_of = self.companion
+        parents = self._mapped_parents()
+        # One builder for the page, unless a subclass builds locations its own way.
+        overridden = type(self).location is not ResourceAdapter.location
+        location = self.location if overridden else self.location_builder()
+        etag = self.etag
+        # Top-level attributes (one key) read and written in place; nested ones through _get/_put.
+        reads = [
+            (keys, keys[0] if len(keys) == 1 else None, m.read) for _p, keys, m in self.get_attribute_map()
+        ]
+        relation_values = list(relations.items())
+
+        def render(obj: models.Model) -> dict[str, Any]:
+            companion = companion_of(obj)
+            assert companion is not None
+            stored = companion.attributes
+            body: dict[str, Any]
+            if not stored:
+                body = {}
+            elif share and isinstance(stored, dict):
+                body = _copied_along(stored, parents)
+            else:
+                body = scim_document.copy_json(stored)
+            for keys, key, read in reads:
+                if key is None:
+                    _put(body, keys, read(obj, _get(body, keys)))
+                    continue
+                value = read(obj, body.get(key, MISSING))
+                if value is None or value is MISSING:
+                    body.pop(key, None)
+                else:
+                    body[key] = value
+            for attr, values in relation_values:
+                _put(body, (attr,), values.get(obj.pk) or None)
+            scim_id = str(companion.id)
+            doc: dict[str, Any] = {
+                "schemas": [core, *(k for k in body if k.lower().startswith("urn:"))],
+                "id": scim_id,
+            }
+            if companion.external_id:
+                doc["externalId"] = companion.external_id
+            doc.update(body)
+            doc["meta"] = {
+                "resourceType": name,
+                "created": _isoformat(companion.created),
+                "lastModified": _isoformat(companion.last_modified),
+                "location": location(scim_id),
+                "version": etag(companion),
+            }
+            return doc
+
+        return render
 
     # --- writing ---------------------------------------------------------------------------
 
