@@ -20,7 +20,7 @@ from ..core.filter import Compare, Filter, Or, matches_element
 from ..orm.compiler import RelationLookup
 from ..orm.keys import key_in
 from ..orm.mapping import AttributeMapping, Field
-from ..orm.statements import db_value, values_rows
+from ..orm.statements import db_value, db_values, values_rows
 from .base import ResourceAdapter, canonical_ids, with_id_text
 from .registry import get_adapter
 
@@ -222,7 +222,7 @@ class GroupAdapter(ResourceAdapter):
         alias = router.db_for_read(member_model)
         companion_pk, group_pk = members.get_companion_model()._meta.pk, self.get_model()._meta.pk
         assert companion_pk is not None and group_pk is not None
-        slots = [*(db_value(alias, companion_pk, key) for key in valid), db_value(alias, group_pk, obj.pk)]
+        slots = [*db_values(alias, companion_pk, valid), db_value(alias, group_pk, obj.pk)]
         rows = values_rows(alias, statement, build, slots)
         return {valid[str(scim_id)]: (pk, bool(is_member)) for scim_id, pk, is_member in rows}
 

@@ -25,7 +25,7 @@ from ..models import ScimCompanion
 from ..orm.aggregates import JSON_ROWS_VENDORS, JSONRows
 from ..orm.compiler import RelationLookup
 from ..orm.mapping import AttributeMapping, Field, Password, PrimaryValue
-from ..orm.statements import db_value, values_rows
+from ..orm.statements import db_values, values_rows
 from .base import RelationColumn, ResourceAdapter, with_id_text
 from .registry import get_adapter, is_served
 
@@ -136,7 +136,7 @@ class UserAdapter(ResourceAdapter):
             groups.companion_accessor, groups.tenant, len(pks),
         ) if groups.reuses_sql() else None  # fmt: skip
         alias = router.db_for_read(group_model)
-        return values_rows(alias, statement, build, [db_value(alias, user_model._meta.pk, pk) for pk in pks])
+        return values_rows(alias, statement, build, db_values(alias, user_model._meta.pk, pks))
 
     def relation_columns(self, returned: Collection[str], alias: str) -> dict[str, RelationColumn]:
         """``groups``, when the response has them: a JSON array of ``[pk, display, SCIM id]``
