@@ -61,6 +61,7 @@ from ..orm.mapping import MISSING, AttributeMapping, PrimaryValue, WriteContext,
 from ..orm.sorting import SortKey, sort_key
 from ..orm.statements import db_value, values_rows
 from ..schemas import get_schema
+from .registry import get_adapter
 
 if TYPE_CHECKING:
     from django.http import HttpRequest
@@ -290,6 +291,15 @@ class ResourceAdapter:
             }
             parents = self.__dict__["_scim_mapped_parents"] = tuple(sorted(found, key=len))
         return parents
+
+    def _peer_adapter(self, name: str) -> ResourceAdapter:
+        """The adapter of resource type ``name`` for this adapter's request, made once per adapter
+        (a page of users and a membership PATCH ask for the other side's several times)."""
+        peers: dict[str, ResourceAdapter] = self.__dict__.setdefault("_scim_peers", {})
+        adapter = peers.get(name)
+        if adapter is None:
+            adapter = peers[name] = get_adapter(name, self.request)
+        return adapter
 
     # --- models ----------------------------------------------------------------------------
 

@@ -22,7 +22,6 @@ from ..orm.keys import key_in
 from ..orm.mapping import AttributeMapping, Field
 from ..orm.statements import db_value, db_values, values_rows
 from .base import ResourceAdapter, canonical_ids, with_id_text
-from .registry import get_adapter
 
 
 class GroupAdapter(ResourceAdapter):
@@ -59,10 +58,7 @@ class GroupAdapter(ResourceAdapter):
     def member_adapter(self) -> ResourceAdapter:
         """The adapter of the member resource type, for this adapter's request (made once: a
         membership PATCH asks for it to resolve the ids and to bump their versions)."""
-        adapter: ResourceAdapter | None = self.__dict__.get("_member_adapter")
-        if adapter is None:
-            adapter = self.__dict__["_member_adapter"] = get_adapter(self.member_resource_type, self.request)
-        return adapter
+        return self._peer_adapter(self.member_resource_type)
 
     def members_manager(self, obj: models.Model) -> Any:
         """The related manager of ``obj``'s members (``group.user_set``, ``team.members``)."""

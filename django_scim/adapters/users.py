@@ -168,10 +168,7 @@ class UserAdapter(ResourceAdapter):
 
     def group_adapter(self) -> ResourceAdapter:
         """The adapter of :attr:`group_resource_type` for this request (made once per adapter)."""
-        adapter: ResourceAdapter | None = self.__dict__.get("_group_adapter")
-        if adapter is None:
-            adapter = self.__dict__["_group_adapter"] = get_adapter(self.group_resource_type, self.request)
-        return adapter
+        return self._peer_adapter(self.group_resource_type)
 
     def relation_lookups(self) -> dict[str, RelationLookup]:
         if not is_served(self.group_resource_type):
@@ -194,7 +191,7 @@ class UserAdapter(ResourceAdapter):
     def pre_delete(self, obj: models.Model) -> None:
         # The groups this user leaves change too: new versions for their ETags.
         if is_served(self.group_resource_type):
-            groups = get_adapter(self.group_resource_type, self.request)
+            groups = self.group_adapter()
             relation = groups.members_relation  # type: ignore[attr-defined]
             pks = groups.get_model()._default_manager.filter(**{relation: obj}).values_list("pk", flat=True)
             groups.bump_versions(pks)
@@ -217,7 +214,7 @@ class UserAdapter(ResourceAdapter):
         super().soft_delete(obj, companion)
         if not is_served(self.group_resource_type):
             return
-        groups = get_adapter(self.group_resource_type, self.request)
+        groups = self.group_adapter()
         relation = groups.members_relation  # type: ignore[attr-defined]
         group_objs = list(groups.get_model()._default_manager.filter(**{relation: obj}))
         for group in group_objs:
