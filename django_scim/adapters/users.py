@@ -24,6 +24,7 @@ from ..core.errors import Uniqueness
 from ..models import ScimCompanion
 from ..orm.aggregates import JSON_ROWS_VENDORS, JSONRows
 from ..orm.compiler import RelationLookup
+from ..orm.keys import in_slots, values_in
 from ..orm.mapping import AttributeMapping, Field, Password, PrimaryValue
 from ..orm.statements import db_values, values_rows
 from .base import RelationColumn, ResourceAdapter, with_id_text
@@ -121,22 +122,26 @@ class UserAdapter(ResourceAdapter):
         group order: one query, from SQL compiled once per connection."""
         relation = groups.members_relation  # type: ignore[attr-defined]
         group_model, user_model = groups.get_model(), self.get_model()
-        pks = list(dict.fromkeys(obj.pk for obj in objs))
+        alias = router.db_for_read(group_model)
+        user_pk = user_model._meta.pk
+        assert user_pk is not None
+        keys = db_values(alias, user_pk, dict.fromkeys(obj.pk for obj in objs))
+        # One array of keys on PostgreSQL: one statement whatever the number of users.
+        slots = in_slots(alias, keys)
 
         def build() -> models.QuerySet[Any]:
             # Scoped to the tenant: another tenant's group (linked outside SCIM) is not listed.
             queryset, scim_id = with_id_text(
-                groups.scoped(group_model._default_manager.filter(**{f"{relation}__in": pks})),
+                groups.scoped(values_in(group_model._default_manager.all(), relation, keys, user_pk)),
                 f"{groups.companion_accessor}__id",
             )
             return queryset.order_by("pk").values_list(relation, "pk", groups.display_field, scim_id)  # type: ignore[misc]
 
         statement = (
             "groups", type(groups), group_model, user_model, relation, groups.display_field,
-            groups.companion_accessor, groups.tenant, len(pks),
+            groups.companion_accessor, groups.tenant, len(slots),
         ) if groups.reuses_sql() else None  # fmt: skip
-        alias = router.db_for_read(group_model)
-        return values_rows(alias, statement, build, db_values(alias, user_model._meta.pk, pks))
+        return values_rows(alias, statement, build, slots)
 
     def relation_columns(self, returned: Collection[str], alias: str) -> dict[str, RelationColumn]:
         """``groups``, when the response has them: a JSON array of ``[pk, display, SCIM id]``

@@ -1,4 +1,5 @@
-"""``pk IN (<subquery>)`` in the form each database answers by key, not by scanning the table.
+"""``pk IN (<subquery>)`` in the form each database answers by key, not by scanning the table,
+and ``<column> IN (<values>)`` with one parameter where the database takes an array.
 
 The members of a 10,000-member group among 100,000 users: written as a join (or ``IN``) of the
 user table with the membership rows, PostgreSQL's planner (default costs) hash-joins the
@@ -11,22 +12,25 @@ databases get ``pk IN (<subquery>)``.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 from django.db import connections
-from django.db.models import F, Lookup, QuerySet
+from django.db.models import F, Field, Lookup, QuerySet, Value
 
 
 class AnyOf(Lookup):  # type: ignore[type-arg]
     """``<lhs> = ANY(<rhs>)``: the left side is one of the elements of the array on the right
-    (PostgreSQL; the array here is ``ARRAY(<subquery>)``). Not registered on any field: built
-    by :func:`key_in`."""
+    (PostgreSQL; the array is ``ARRAY(<subquery>)`` or a parameter). Not registered on any
+    field: built by :func:`key_in` and :func:`values_in`."""
 
     lookup_name = "any_of"
 
     def as_sql(self, compiler: Any, connection: Any) -> tuple[str, list[Any]]:
         lhs, lhs_params = self.process_lhs(compiler, connection)
         rhs, rhs_params = self.process_rhs(compiler, connection)
+        # A subquery's SQL comes parenthesised, a parameter's does not.
+        rhs = rhs if rhs.startswith("(") else f"({rhs})"
         return f"{lhs} = ANY{rhs}", [*lhs_params, *rhs_params]
 
 
@@ -39,3 +43,33 @@ def key_in(queryset: QuerySet[Any], keys: QuerySet[Any]) -> QuerySet[Any]:
     from django.contrib.postgres.expressions import ArraySubquery
 
     return queryset.filter(AnyOf(F("pk"), ArraySubquery(keys)))
+
+
+def values_in(
+    queryset: QuerySet[Any], path: str, values: Sequence[Any], field: Field[Any, Any]
+) -> QuerySet[Any]:
+    """``queryset.filter(<path>__in=values)``, with ``values`` (values of the model field
+    ``field``, as the database gets them: :func:`~django_scim.orm.statements.db_values`) in one
+    array parameter where the database takes one (PostgreSQL: ``<column> = ANY(%s)``); the
+    statement's parameters for them are :func:`in_slots`.
+
+    ``IN (%s, %s, ...)`` with the 100 keys of a page of users made psycopg parse the statement's
+    placeholders on every run (it caches that only for statements of up to 50 parameters), and
+    the statement's text depend on the number of keys.
+    """
+    if not _takes_arrays(queryset.db):
+        return queryset.filter(**{f"{path}__in": values})
+    # contrib.postgres imports psycopg: only on PostgreSQL.
+    from django.contrib.postgres.fields import ArrayField
+
+    return queryset.filter(AnyOf(F(path), Value(list(values), output_field=ArrayField(field))))
+
+
+def in_slots(alias: str, values: Sequence[Any]) -> list[Any]:
+    """The parameters that :func:`values_in` gives ``values`` on database ``alias`` (the slots
+    of :func:`~django_scim.orm.statements.values_rows`): one array, or one per value."""
+    return [list(values)] if _takes_arrays(alias) else list(values)
+
+
+def _takes_arrays(alias: str) -> bool:
+    return connections[alias].vendor == "postgresql"

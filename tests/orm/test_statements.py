@@ -15,7 +15,7 @@ from urllib.parse import quote
 import pytest
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
-from django.db import DEFAULT_DB_ALIAS
+from django.db import DEFAULT_DB_ALIAS, connection
 
 from django_scim.adapters.base import ResourceAdapter
 from django_scim.adapters.registry import get_adapter
@@ -23,6 +23,7 @@ from django_scim.adapters.users import UserAdapter
 from django_scim.core.errors import NotFound
 from django_scim.models import ScimUser
 from django_scim.orm import statements
+from django_scim.orm.keys import in_slots, values_in
 from tests.conftest import ScimClient, create_user
 
 pytestmark = pytest.mark.django_db
@@ -279,3 +280,41 @@ def test_uniqueness_checks_from_cached_sql_follow_each_value(scim: ScimClient) -
         response = scim.scim("PATCH", f"/Users/{bob}", body)
         assert response.status_code == status, (name, response.content)
     assert User.objects.filter(scim__id=bob).values_list("username", flat=True).get() == "BOB2"
+
+
+def test_pages_of_any_size_read_their_users_groups_from_one_statement(scim: ScimClient) -> None:
+    # RFC 7643 section 4.1.2 (a user's groups) on pages of RFC 7644 section 3.4.2.4: every page
+    # gets its own users' groups. On PostgreSQL the keys are one array parameter, so pages of
+    # 3 and of 2 users share the groups' statement; elsewhere each size has its own.
+    names = ["ada", "bob", "cy", "dee"]
+    for name in names:
+        create_user(scim, userName=name)
+    staff, ops = Group.objects.create(name="staff"), Group.objects.create(name="ops")
+    staff.user_set.add(*User.objects.filter(username__in=["ada", "cy", "dee"]))
+    ops.user_set.add(*User.objects.filter(username__in=["cy"]))
+    statements.clear(DEFAULT_DB_ALIAS)
+
+    def page(start: int, count: int) -> dict[str, list[str]]:
+        body = scim.get_scim(f"/Users?startIndex={start}&count={count}").json()
+        return {r["userName"]: [g["display"] for g in r.get("groups", [])] for r in body["Resources"]}
+
+    assert page(1, 3) == {"ada": ["staff"], "bob": [], "cy": ["staff", "ops"]}
+    assert page(3, 2) == {"cy": ["staff", "ops"], "dee": ["staff"]}
+    assert page(4, 1) == {"dee": ["staff"]}
+    kept = getattr(connection, statements._CACHE_ATTRIBUTE)
+    sizes = sorted(key[-1] for key in kept if isinstance(key, tuple) and key and key[0] == "groups")
+    if connection.vendor == "postgresql":
+        assert sizes == [1]
+    else:
+        assert sizes == [1, 2, 3]
+
+
+def test_values_in_matches_the_in_lookup() -> None:
+    # The one-array form of `IN` answers what `IN` answers, for keys that match and keys that do not.
+    ada, bob, cy = _users("ada", "bob", "cy")
+    pk = User._meta.pk
+    keys = statements.db_values(DEFAULT_DB_ALIAS, pk, [cy.pk, ada.pk, 10**9])
+    found = values_in(User.objects.order_by("pk"), "pk", keys, pk).values_list("username", flat=True)
+    assert list(found) == ["ada", "cy"]
+    assert len(in_slots(DEFAULT_DB_ALIAS, keys)) == (1 if connection.vendor == "postgresql" else 3)
+    assert list(values_in(User.objects.all(), "pk", [], pk)) == []
