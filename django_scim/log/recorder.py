@@ -22,6 +22,7 @@ from ..adapters.registry import get_adapter_for_endpoint
 from ..conf import scim_settings
 from ..core.errors import ScimError
 from ..models import ProvisioningLog, ScimToken
+from ..orm.statements import insert
 from .redact import redacted_json
 
 if TYPE_CHECKING:
@@ -68,14 +69,16 @@ def record(view: Any, request: Request, response: HttpResponseBase, started: flo
 
 
 def _save(alias: str, fields: dict[str, Any]) -> None:
+    # One INSERT compiled once per connection (orm.statements.insert; save() where receivers
+    # of the model's save signals listen).
     try:
         if connections[alias].in_atomic_block:
             # A savepoint, so that a failed insert cannot poison the open transaction.
             with transaction.atomic(using=alias):
-                ProvisioningLog.objects.using(alias).create(**fields)
+                insert(alias, ProvisioningLog(**fields))
         else:
             # Autocommit: the one INSERT commits on its own, without BEGIN and COMMIT round trips.
-            ProvisioningLog.objects.using(alias).create(**fields)
+            insert(alias, ProvisioningLog(**fields))
     except Exception:
         logger.exception("Could not write a provisioning log entry")
 

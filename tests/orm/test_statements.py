@@ -16,12 +16,14 @@ import pytest
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
 from django.db import DEFAULT_DB_ALIAS, connection
+from django.db.models.signals import post_save
+from django.test.utils import CaptureQueriesContext
 
 from django_scim.adapters.base import ResourceAdapter
 from django_scim.adapters.registry import get_adapter
 from django_scim.adapters.users import UserAdapter
 from django_scim.core.errors import NotFound
-from django_scim.models import ScimUser
+from django_scim.models import ProvisioningLog, ScimToken, ScimUser
 from django_scim.orm import statements
 from django_scim.orm.keys import in_slots, values_in
 from tests.conftest import ScimClient, create_user
@@ -318,3 +320,58 @@ def test_values_in_matches_the_in_lookup() -> None:
     assert list(found) == ["ada", "cy"]
     assert len(in_slots(DEFAULT_DB_ALIAS, keys)) == (1 if connection.vendor == "postgresql" else 3)
     assert list(values_in(User.objects.all(), "pk", [], pk)) == []
+
+
+def _log_row(**overrides: Any) -> ProvisioningLog:
+    fields: dict[str, Any] = {
+        "token_name": "okta",
+        "tenant": None,
+        "method": "POST",
+        "path": "/scim/v2/Users",
+        "resource_type": "User",
+        "resource_id": str(uuid.uuid4()),
+        "status": 201,
+        "duration_ms": 1.25,
+        "request_body": '{"userName": "ada"}',
+    }
+    return ProvisioningLog(**{**fields, **overrides})
+
+
+def test_insert_writes_the_row_save_writes() -> None:
+    # The provisioning log's rows: the same columns whichever way they are written, one
+    # INSERT each, and the second with the SQL of the first.
+    token = ScimToken.objects.create(name="okta", key_hash="f" * 64, prefix="scim_fff")
+    saved, inserted = _log_row(token=token), _log_row(token=token, resource_id="other")
+    saved.save()
+    with CaptureQueriesContext(connection) as first:
+        statements.insert(DEFAULT_DB_ALIAS, inserted)
+    with CaptureQueriesContext(connection) as second:
+        statements.insert(DEFAULT_DB_ALIAS, _log_row(status=409, scim_type="uniqueness"))
+    assert len(first) == len(second) == 1 and first[0]["sql"].startswith("INSERT")
+    assert not inserted._state.adding
+    names = [
+        f.attname for f in ProvisioningLog._meta.concrete_fields if f.attname not in ("id", "resource_id")
+    ]
+    rows = {row.pop("resource_id"): row for row in ProvisioningLog.objects.values(*names, "resource_id")}
+    assert rows["other"]["created"] >= rows[saved.resource_id]["created"]  # its own default
+    rows["other"].pop("created"), rows[saved.resource_id].pop("created")
+    assert rows["other"] == rows[saved.resource_id]
+    assert rows["other"]["token_id"] == token.pk and rows["other"]["duration_ms"] == 1.25
+    assert ProvisioningLog.objects.filter(status=409, scim_type="uniqueness", token=None).count() == 1
+
+
+def test_insert_saves_through_save_when_receivers_listen() -> None:
+    # A site's post_save receiver for the model still hears every row.
+    heard: list[str] = []
+
+    def receiver(sender: Any, instance: ProvisioningLog, created: bool, **kwargs: Any) -> None:
+        heard.append(f"{instance.resource_id}:{created}")
+
+    post_save.connect(receiver, sender=ProvisioningLog)
+    try:
+        statements.insert(DEFAULT_DB_ALIAS, _log_row(resource_id="heard"))
+    finally:
+        post_save.disconnect(receiver, sender=ProvisioningLog)
+    statements.insert(DEFAULT_DB_ALIAS, _log_row(resource_id="quiet"))
+    assert heard == ["heard:True"]
+    assert set(ProvisioningLog.objects.values_list("resource_id", flat=True)) == {"heard", "quiet"}
