@@ -16,7 +16,7 @@ import asyncio
 import itertools
 import math
 import time
-from collections.abc import Callable, Collection
+from collections.abc import Callable, Collection, Iterable
 from dataclasses import dataclass, field
 
 #: Hard cap on requests in one measurement, whatever the duration (a bound, not a target).
@@ -63,6 +63,24 @@ class LoadResult:
         ordered = sorted(self.latencies)
         rank = max(1, math.ceil(q * len(ordered)))
         return ordered[rank - 1]
+
+
+def merge_results(parts: Iterable[LoadResult]) -> LoadResult:
+    """One result for several load phases of the same requests, as if measured in one window.
+
+    Counts, seconds and client CPU add up and latencies pool, so ``rps`` is all requests over all
+    measured seconds (not a mean of the phases' rates) and the percentiles are over every request.
+    """
+    merged = LoadResult()
+    for part in parts:
+        merged.requests += part.requests
+        merged.errors += part.errors
+        merged.seconds += part.seconds
+        merged.client_cpu_seconds += part.client_cpu_seconds
+        merged.latencies.extend(part.latencies)
+        for key, count in part.statuses.items():
+            merged.statuses[key] = merged.statuses.get(key, 0) + count
+    return merged
 
 
 class LoadGenerator:

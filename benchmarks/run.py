@@ -13,10 +13,18 @@ One command runs it all (see ``benchmarks/README.md``):
 4. prints a table per size and a ratio summary, and writes JSON to ``benchmarks/results/``.
 
 Every scenario is compared with the baseline, a bare DRF view doing one primary-key lookup on the
-same gunicorn and database, measured at the start and at the end of each size and after every
-scenario: a scenario's ratio is to the mean of the baselines just before and just after it. A scenario the
-server does not support yet (cursor paging not advertised, PATCH answering 501, no ``/Bulk``, a
-filter answering 400/501) is reported as ``n/a`` with the reason, not as a failure.
+same gunicorn and database, measured at the start and at the end of each size and interleaved
+with every scenario. After the scenario's warm-up, its ``--duration`` is measured in ``--slices``
+K equal slices (default 5), with a baseline slice right before, between and right after them;
+the K + 1 baseline slices share the ``--bracket`` seconds (default 4: 0.67 s each, at least
+:data:`MIN_BASELINE_SLICE`), so a run lasts as long as with one slice. The scenario's slices are
+merged (requests, errors, statuses, latencies, seconds, client CPU) and its ratio is its rate
+over the baseline's in its interleaved slices (their requests over their seconds): a burst of
+CPU stolen by the hypervisor slows both sides about alike. ``--slices 1`` is the older method:
+one window per scenario, the baseline for ``--bracket`` seconds after it, the ratio to the mean of
+the baselines just before and just after it. ``--smoke`` (no brackets) measures one window.
+A scenario the server does not support yet (cursor paging not advertised, PATCH answering 501,
+no ``/Bulk``, a filter answering 400/501) is reported as ``n/a`` with the reason, not as a failure.
 
 Exit status: 0 when every measured scenario had no errors, 2 when some had errors, 1 when the
 benchmark could not run.
@@ -55,7 +63,13 @@ from benchmarks._setup import (  # noqa: E402
     ensure_environment,
     server_environment,
 )
-from benchmarks.loadgen import HttpRequest, LoadGenerator, LoadResult, RequestFactory  # noqa: E402
+from benchmarks.loadgen import (  # noqa: E402
+    HttpRequest,
+    LoadGenerator,
+    LoadResult,
+    RequestFactory,
+    merge_results,
+)
 
 RESULTS_DIR = REPO_ROOT / "benchmarks" / "results"
 SCIM = "/scim/v2"
@@ -71,6 +85,9 @@ CURSOR_WALK_SECONDS = 300.0
 WORKERS = 2
 SMOKE_USERS = 200
 SMOKE_DURATION = 2.0
+#: Shortest interleaved baseline slice (``--slices``): a hundred or more baseline requests, so the
+#: few still in flight at its deadline, drained after it, weigh little in its rate.
+MIN_BASELINE_SLICE = 0.25
 
 
 def _say(message: str) -> None:
@@ -300,8 +317,17 @@ class ScenarioResult:
     response_bytes: int | None = None
     client_cpu: float | None = None
     ratio: float | None = None
-    #: The baseline this scenario's ratio is to: the mean of the ones measured around it.
+    #: The baseline this scenario's ratio is to: with ``--slices 1``, the mean of the ones measured
+    #: just before and after it; otherwise its interleaved baseline slices' requests over their seconds.
     baseline_rps: float | None = None
+    #: Requests per second of each measured slice of the scenario, in run order (one without slices).
+    slice_rps: list[float] = field(default_factory=list)
+    #: Requests per second of the baseline measurements around the scenario, in run order: the
+    #: K + 1 interleaved slices, or (``--slices 1``) the baselines before and after it.
+    baseline_slice_rps: list[float] = field(default_factory=list)
+    #: Each scenario slice's rate over the mean of the baseline slices on either side of it: their
+    #: spread is the noise that the pooled ``ratio`` averages out.
+    slice_ratios: list[float | None] = field(default_factory=list)
 
 
 def _q(value: str) -> str:
@@ -556,6 +582,75 @@ def build_scenario(name: str, title: str, builder: Builder, ctx: Context, probe:
     )
 
 
+#: Measures one load phase of the given seconds, without warm-up, and returns what it measured.
+Phase = Callable[[float], LoadResult]
+
+
+@dataclass
+class Interleaved:
+    """A scenario measured in slices, with a baseline slice before, between and after them."""
+
+    scenario_slices: list[LoadResult]
+    baseline_slices: list[LoadResult]
+
+    @property
+    def scenario(self) -> LoadResult:
+        """The scenario's slices merged: requests, errors, statuses, latencies, seconds, CPU."""
+        return merge_results(self.scenario_slices)
+
+    @property
+    def baseline_rps(self) -> float:
+        """The baseline's rate in the interleaved time: all its requests over all its seconds."""
+        return merge_results(self.baseline_slices).rps
+
+
+def baseline_slice_seconds(bracket: float, slices: int) -> float:
+    """Length of one interleaved baseline slice: the ``slices + 1`` slices around a scenario share
+    ``bracket`` seconds, so a run takes as long as with one slice, and none is shorter than
+    :data:`MIN_BASELINE_SLICE`."""
+    return max(bracket / (slices + 1), MIN_BASELINE_SLICE)
+
+
+def interleave(
+    scenario: Phase,
+    baseline: Phase,
+    *,
+    duration: float,
+    warmup: float,
+    slices: int,
+    baseline_slice: float,
+) -> Interleaved:
+    """The scenario's warm-up (discarded), then baseline, scenario, baseline, ..., scenario, baseline.
+
+    ``duration`` is split into ``slices`` equal scenario slices, each with a baseline slice of
+    ``baseline_slice`` seconds right before and right after it. A burst of CPU taken by the
+    hypervisor then slows baseline and scenario slices alike, and the ratio of their pooled rates
+    cancels what a baseline measured seconds away from the scenario cannot.
+    """
+    if warmup > 0:
+        scenario(warmup)
+    baseline_slices = [baseline(baseline_slice)]
+    scenario_slices: list[LoadResult] = []
+    for _ in range(slices):
+        scenario_slices.append(scenario(duration / slices))
+        baseline_slices.append(baseline(baseline_slice))
+    return Interleaved(scenario_slices, baseline_slices)
+
+
+def slice_ratios(scenario_rps: Sequence[float], baseline_rps: Sequence[float]) -> list[float | None]:
+    """Each scenario slice's rate over the mean of the two baseline rates on either side of it.
+
+    ``baseline_rps`` has one rate more than ``scenario_rps`` (before, between, after); otherwise,
+    as for a scenario measured without baselines, there is nothing to divide by: ``[]``.
+    """
+    if not scenario_rps or len(baseline_rps) != len(scenario_rps) + 1:
+        return []
+    return [
+        rate / ((before + after) / 2) if before + after > 0 else None
+        for rate, before, after in zip(scenario_rps, baseline_rps[:-1], baseline_rps[1:], strict=True)
+    ]
+
+
 def measure(
     scenario: Scenario,
     ctx: Context,
@@ -565,8 +660,16 @@ def measure(
     duration: float,
     warmup: float,
     concurrency: int,
+    baseline: Scenario | None = None,
+    slices: int = 1,
+    baseline_slice: float = 0.0,
 ) -> ScenarioResult:
-    """Probe ``scenario`` in-process (support, SQL count), then put it under load over loopback."""
+    """Probe ``scenario`` in-process (support, SQL count), then put it under load over loopback.
+
+    With a ``baseline`` and ``slices`` > 1 the measured ``duration`` is cut into that many slices
+    interleaved with baseline slices of ``baseline_slice`` seconds (:func:`interleave`), and the
+    result's ``baseline_rps`` is the baseline's rate over them; otherwise one window, as always.
+    """
     result = ScenarioResult(scenario.name, scenario.title, "n/a", note=scenario.note)
     if scenario.factory is None:
         return result
@@ -588,9 +691,30 @@ def measure(
             return result
     result.queries = queries
     result.response_bytes = len(content)
-    measured: LoadResult = load.run(
-        scenario.factory, duration=duration, warmup=warmup, concurrency=concurrency, ok=scenario.ok
-    )
+
+    def phase(factory: RequestFactory, ok: tuple[int, ...]) -> Phase:
+        return lambda seconds: load.run(factory, duration=seconds, warmup=0.0, concurrency=concurrency, ok=ok)
+
+    measured: LoadResult
+    if baseline is not None and baseline.factory is not None and slices > 1:
+        interleaved = interleave(
+            phase(scenario.factory, scenario.ok),
+            phase(baseline.factory, baseline.ok),
+            duration=duration,
+            warmup=warmup,
+            slices=slices,
+            baseline_slice=baseline_slice,
+        )
+        measured = interleaved.scenario
+        result.slice_rps = [part.rps for part in interleaved.scenario_slices]
+        result.baseline_slice_rps = [part.rps for part in interleaved.baseline_slices]
+        result.baseline_rps = interleaved.baseline_rps
+        result.slice_ratios = slice_ratios(result.slice_rps, result.baseline_slice_rps)
+    else:
+        measured = load.run(
+            scenario.factory, duration=duration, warmup=warmup, concurrency=concurrency, ok=scenario.ok
+        )
+        result.slice_rps = [measured.rps]
     result.status = "ok"
     result.requests = measured.requests
     result.errors = measured.errors
@@ -631,8 +755,15 @@ def run_size(
     concurrency: int,
     only: set[str] | None,
     bracket: float = 0.0,
+    slices: int = 1,
 ) -> dict[str, Any]:
-    """Seed ``users`` users, serve them, measure every scenario; the JSON section of this size."""
+    """Seed ``users`` users, serve them, measure every scenario; the JSON section of this size.
+
+    With ``bracket`` > 0 every scenario is measured against the baseline around it: with
+    ``slices`` 1, the baseline runs ``bracket`` seconds after each scenario and a scenario's ratio
+    is to the mean of the baselines just before and after it; with ``slices`` K > 1 each scenario
+    is K slices interleaved with K + 1 baseline slices that share ``bracket`` seconds.
+    """
     from benchmarks.seed import seed
 
     _say(f"N = {users}: seeding")
@@ -664,18 +795,37 @@ def run_size(
             if only is not None and name not in only:
                 continue
             scenario = build_scenario(name, title, builder, ctx, probe)
-            result = measure(
-                scenario, ctx, probe, load, duration=duration, warmup=warmup, concurrency=concurrency
-            )
-            if bracket and result.rps is not None:
-                # The baseline again right after each scenario: its ratio is to the mean of the
-                # baselines measured just before and just after it, so a machine that slows down
-                # or speeds up mid-run (shared CPUs) moves both sides of the ratio alike.
-                after = measure(
-                    baseline, ctx, probe, load, duration=bracket, warmup=0.0, concurrency=concurrency
+            if bracket and slices > 1:
+                # Interleaved: the scenario's slices alternate with baseline slices, so a burst of
+                # stolen CPU lands on both sides of its ratio in about the same proportion.
+                result = measure(
+                    scenario,
+                    ctx,
+                    probe,
+                    load,
+                    duration=duration,
+                    warmup=warmup,
+                    concurrency=concurrency,
+                    baseline=baseline,
+                    slices=slices,
+                    baseline_slice=baseline_slice_seconds(bracket, slices),
                 )
-                brackets.append(after.rps or 0.0)
-                result.baseline_rps = (brackets[-2] + brackets[-1]) / 2
+                brackets.extend(result.baseline_slice_rps)
+            else:
+                result = measure(
+                    scenario, ctx, probe, load, duration=duration, warmup=warmup, concurrency=concurrency
+                )
+                if bracket and result.rps is not None:
+                    # The baseline again right after each scenario: its ratio is to the mean of the
+                    # baselines measured just before and just after it, so a machine that slows
+                    # down or speeds up mid-run (shared CPUs) moves both sides of the ratio alike.
+                    after = measure(
+                        baseline, ctx, probe, load, duration=bracket, warmup=0.0, concurrency=concurrency
+                    )
+                    brackets.append(after.rps or 0.0)
+                    result.baseline_rps = (brackets[-2] + brackets[-1]) / 2
+                    result.baseline_slice_rps = brackets[-2:]
+                    result.slice_ratios = slice_ratios(result.slice_rps, result.baseline_slice_rps)
             _say(f"N = {users}: {name:<22} {_describe(result)}")
             results.append(result)
         if bracket:
@@ -707,9 +857,11 @@ def run_size(
 def _describe(result: ScenarioResult) -> str:
     if result.status != "ok":
         return f"{result.status}: {result.note}"
+    spread = _ratio_range(result.slice_ratios)
     return (
         f"{result.rps:8.1f} req/s  p50 {result.p50_ms:7.1f} ms  p99 {result.p99_ms:7.1f} ms  "
         f"errors {result.errors}/{result.requests}  SQL {result.queries}"
+        + (f"  slice ratios {spread}" if spread else "")
     )
 
 
@@ -720,13 +872,29 @@ def _fmt(value: float | None, spec: str) -> str:
     return "n/a" if value is None else format(value, spec)
 
 
+def _ratio_range(ratios: Sequence[float | None] | None) -> str:
+    """``low-high`` of a scenario's slice ratios; empty for fewer than two (nothing to spread)."""
+    known = [r for r in ratios or () if r is not None]
+    return f"{min(known):.3f}-{max(known):.3f}" if len(known) > 1 else ""
+
+
 def format_table(size: dict[str, Any]) -> str:
     """The per-size table: one line per scenario."""
-    header = ("scenario", "req/s", "p50 ms", "p99 ms", "errors", "SQL/req", "ratio", "client CPU")
+    header = (
+        "scenario",
+        "req/s",
+        "p50 ms",
+        "p99 ms",
+        "errors",
+        "SQL/req",
+        "ratio",
+        "slice ratios",
+        "client CPU",
+    )
     rows = [header]
     for s in size["scenarios"]:
         if s["status"] != "ok":
-            rows.append((s["name"], s["status"], "", "", "", "", "", s["note"][:70]))
+            rows.append((s["name"], s["status"], "", "", "", "", "", "", s["note"][:70]))
             continue
         rows.append(
             (
@@ -737,6 +905,7 @@ def format_table(size: dict[str, Any]) -> str:
                 f"{s['error_rate'] * 100:.1f}%",
                 str(s["queries"]),
                 _fmt(s["ratio"], ".3f"),
+                _ratio_range(s.get("slice_ratios")),
                 f"{s['client_cpu'] * 100:.0f}%" if s["client_cpu"] is not None else "",
             )
         )
@@ -805,6 +974,9 @@ def _metadata(args: argparse.Namespace, sizes: list[int]) -> dict[str, Any]:
         "duration": args.duration,
         "warmup": args.warmup,
         "concurrency": args.concurrency,
+        "bracket": args.bracket,
+        "slices": args.slices,
+        "baseline_slice": baseline_slice_seconds(args.bracket, args.slices) if args.slices > 1 else None,
         "workers": WORKERS,
         "smoke": args.smoke,
         "own_cluster": not args.database_url,
@@ -827,8 +999,18 @@ def parse_args(argv: Sequence[str]) -> argparse.Namespace:
         "--bracket",
         type=float,
         default=4.0,
-        help="seconds of baseline measured after each scenario (its ratio is to the baselines "
-        "around it); 0 compares every scenario with the mean of the start and end baselines",
+        help="seconds of baseline measured per scenario (its ratio is to the baselines around it); "
+        "0 measures the baseline only at the start and compares every scenario with that",
+    )
+    parser.add_argument(
+        "--slices",
+        type=int,
+        default=5,
+        help="measure each scenario in this many equal slices of --duration, with a baseline slice "
+        "before, between and after them (the K + 1 baseline slices share --bracket seconds, "
+        f"{MIN_BASELINE_SLICE:g} s at least each); the ratio is the scenario's rate over the "
+        "baseline's in those slices. 1: one window, the baseline for --bracket seconds after it. "
+        "Without baseline (--bracket 0, --smoke) there is nothing to interleave: one slice",
     )
     parser.add_argument(
         "--smoke",
@@ -858,8 +1040,14 @@ def parse_args(argv: Sequence[str]) -> argparse.Namespace:
         # request in flight per worker, so the tail after the deadline is at most one slow request.
         args.warmup = 0.0
         args.concurrency = min(args.concurrency, WORKERS)
-    if args.duration <= 0 or args.warmup < 0 or args.concurrency < 1 or args.bracket < 0:
-        parser.error("--duration must be > 0, --warmup >= 0, --bracket >= 0 and --concurrency >= 1")
+        # Nor baselines between the scenarios: the start baseline is enough to show it works.
+        args.bracket = 0.0
+    if args.duration <= 0 or args.warmup < 0 or args.concurrency < 1 or args.bracket < 0 or args.slices < 1:
+        parser.error(
+            "--duration must be > 0, --warmup >= 0, --bracket >= 0, --concurrency >= 1 and --slices >= 1"
+        )
+    if not args.bracket:
+        args.slices = 1
     try:
         args.size_list = [int(part.replace("_", "")) for part in args.sizes.split(",") if part.strip()]
     except ValueError:
@@ -907,7 +1095,8 @@ def main(argv: Sequence[str]) -> int:
                     warmup=args.warmup,
                     concurrency=args.concurrency,
                     only=only,
-                    bracket=0.0 if args.smoke else args.bracket,
+                    bracket=args.bracket,
+                    slices=args.slices,
                 )
                 for n in args.size_list
             ]
