@@ -54,7 +54,7 @@ from ..core.schema import (
     SchemaExtension,
 )
 from ..models import ScimCompanion, ScimToken
-from ..orm import rowcount
+from ..orm import rowcount, statements
 from ..orm.compiler import RelationLookup, Target, compile_filter
 from ..orm.instances import instance_maker
 from ..orm.mapping import MISSING, AttributeMapping, PrimaryValue, WriteContext, as_mapping
@@ -1021,13 +1021,16 @@ class ResourceAdapter:
         companion.external_id = external_id
         companion.attributes = remainder
         companion.last_modified = timezone.now()
+        # The companion is this package's model: its INSERT or UPDATE comes from SQL compiled
+        # once per connection, through save() where a site's receivers or save() need it.
+        alias = router.db_for_write(type(companion), instance=companion)
         if created:
             companion.created = companion.last_modified
             companion.tenant_id = self.tenant
-            companion.save()
+            statements.insert(alias, companion)
         else:
             companion.version += 1  # the row is locked (get_object)
-            companion.save(update_fields=companion_fields)
+            statements.update(alias, companion, companion_fields)
         setattr(obj, self.companion_accessor, companion)
         relations_changed = False
         if relations:

@@ -17,10 +17,10 @@ from __future__ import annotations
 from collections import OrderedDict
 from collections.abc import Callable, Hashable, Iterable, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeAlias
 
-from django.core.exceptions import EmptyResultSet
-from django.db import connections
+from django.core.exceptions import EmptyResultSet, FieldDoesNotExist
+from django.db import DatabaseError, connections
 from django.db.models import Field, Model, QuerySet, Subquery
 from django.db.models.signals import post_save, pre_save
 from django.db.models.sql import InsertQuery
@@ -154,59 +154,103 @@ class OffsetKeys(Subquery):
         return f"({sql} LIMIT {limit:d} OFFSET %s)", (*params, int(query.low_mark))
 
 
-#: The attribute of a connection that holds its :func:`insert` statements: model -> the SQL
-#: and the fields whose values it takes, in order.
-_INSERTS_ATTRIBUTE = "_scim_inserts"
+#: The attribute of a connection that holds its :func:`insert` and :func:`update` statements:
+#: (kind, model, fields) -> the SQL and the fields whose values it takes, in order (``None``:
+#: saved through the ORM).
+_WRITES_ATTRIBUTE = "_scim_writes"
+
+_Write: TypeAlias = "tuple[str, list[Field[Any, Any]]]"
 
 
 def insert(alias: str, obj: Model) -> None:
     """Save the new instance ``obj`` on database ``alias`` as ``obj.save(force_insert=True)``
-    would, its ``INSERT`` compiled once per connection, its new key not read back.
+    would, its ``INSERT`` compiled once per connection; an automatic key is not read back.
 
-    For rows written on every request and never read back in it (the provisioning log's):
-    ``QuerySet.create()`` spent two thirds of its CPU building the ``INSERT``, which the
-    database then ran in a fraction of that. The values are the ones ``save()`` sends (each
-    field's ``pre_save`` and ``get_db_prep_save``). Where that would not be ``save()``'s work
-    (a model with its own ``save()``, ``pre_save``/``post_save`` receivers for it, a key
-    already set, parents or generated fields, a value that is an expression) it is ``save()``.
+    For rows this package owns and writes on every request (the provisioning log's, a new
+    resource's companion): ``save()`` spent two thirds of its CPU building the statement, which
+    the database then ran in a fraction of that. The values are the ones ``save()`` sends
+    (each field's ``pre_save`` and ``get_db_prep_save``). Where that would not be ``save()``'s
+    work (:func:`_saves_plainly`; a value that is an expression) it is ``save()``.
     """
     model = type(obj)
-    connection = connections[alias]
-    cache: dict[type[Model], tuple[str, list[Field[Any, Any]]] | None] | None = getattr(
-        connection, _INSERTS_ATTRIBUTE, None
+    meta = model._meta
+    with_key = obj.pk is not None
+    fields = [f for f in meta.local_concrete_fields if with_key or f is not meta.auto_field]
+    compiled = _write_statement(alias, ("insert", model, with_key), lambda: _insert_sql(alias, model, fields))
+    values = (
+        None if compiled is None or not _saves_plainly(model) else _values(alias, obj, compiled[1], add=True)
     )
-    if cache is None:
-        cache = {}
-        setattr(connection, _INSERTS_ATTRIBUTE, cache)
-    if model not in cache:
-        cache[model] = _compiled_insert(alias, model)
-    compiled = cache[model]
-    if (
-        compiled is None
-        or model.save is not Model.save
-        or obj.pk is not None
-        or pre_save.has_listeners(model)
-        or post_save.has_listeners(model)
-    ):
+    if compiled is None or values is None:
         obj.save(using=alias, force_insert=True)
         return
-    sql, fields = compiled
-    values = [field.get_db_prep_save(field.pre_save(obj, True), connection) for field in fields]
-    if any(hasattr(value, "resolve_expression") for value in values):
-        obj.save(using=alias, force_insert=True)
-        return
+    connection = connections[alias]
     with connection.cursor() as cursor:
-        cursor.execute(sql, values)
+        cursor.execute(compiled[0], values)
     obj._state.adding = False
     obj._state.db = alias
 
 
-def _compiled_insert(alias: str, model: type[Model]) -> tuple[str, list[Field[Any, Any]]] | None:
-    """The one-row ``INSERT`` of ``model`` without its automatic key, and the fields in the
-    order of its parameters; ``None`` where :func:`insert` saves through the ORM."""
+def update(alias: str, obj: Model, update_fields: Sequence[str]) -> None:
+    """``obj.save(update_fields=update_fields)`` on database ``alias``: one ``UPDATE`` of those
+    columns by primary key, compiled once per connection and list of fields (a companion's
+    version, time and changed attributes on every write). ``DatabaseError`` when no row has
+    the key, as ``save()`` raises. Where that would not be ``save()``'s work it is ``save()``."""
+    model = type(obj)
     meta = model._meta
-    fields = [field for field in meta.local_concrete_fields if field is not meta.auto_field]
-    if meta.auto_field is None or meta.parents or any(getattr(field, "generated", False) for field in fields):
+    key = ("update", model, tuple(update_fields))
+    compiled = _write_statement(alias, key, lambda: _update_sql(alias, model, update_fields))
+    values = (
+        None if compiled is None or not _saves_plainly(model) else _values(alias, obj, compiled[1], add=False)
+    )
+    if compiled is None or values is None or meta.select_on_save:
+        obj.save(using=alias, update_fields=update_fields)
+        return
+    assert meta.pk is not None
+    connection = connections[alias]
+    with connection.cursor() as cursor:
+        cursor.execute(compiled[0], [*values, meta.pk.get_db_prep_value(obj.pk, connection)])
+        if cursor.rowcount < 1:
+            raise DatabaseError("Save with update_fields did not affect any rows.")
+    obj._state.adding = False
+    obj._state.db = alias
+
+
+def _saves_plainly(model: type[Model]) -> bool:
+    """Whether ``save()`` of ``model`` is only its statement: no ``save()`` of its own, no
+    ``pre_save``/``post_save`` receivers, no parent models (multi-table inheritance)."""
+    return (
+        model.save is Model.save
+        and not model._meta.parents
+        and not pre_save.has_listeners(model)
+        and not post_save.has_listeners(model)
+    )
+
+
+def _values(alias: str, obj: Model, fields: Sequence[Field[Any, Any]], *, add: bool) -> list[Any] | None:
+    """The parameters ``save()`` sends for ``fields`` on ``alias``; ``None`` when a value is an
+    expression (``F()``, a function: ``save()`` compiles it into the statement)."""
+    raw = [field.pre_save(obj, add) for field in fields]
+    if any(hasattr(value, "resolve_expression") for value in raw):
+        return None
+    connection = connections[alias]
+    return [field.get_db_prep_save(value, connection) for field, value in zip(fields, raw, strict=True)]
+
+
+def _write_statement(alias: str, key: Hashable, build: Callable[[], _Write | None]) -> _Write | None:
+    connection = connections[alias]
+    cache: dict[Hashable, _Write | None] | None = getattr(connection, _WRITES_ATTRIBUTE, None)
+    if cache is None:
+        cache = {}
+        setattr(connection, _WRITES_ATTRIBUTE, cache)
+    if key not in cache:
+        cache[key] = build()
+    return cache[key]
+
+
+def _insert_sql(alias: str, model: type[Model], fields: list[Field[Any, Any]]) -> _Write | None:
+    """The one-row ``INSERT`` of ``fields`` of ``model`` as Django's compiler writes it, with
+    one parameter per field; ``None`` when it has others (a field's own placeholder)."""
+    if any(getattr(field, "generated", False) for field in fields):
         return None
     query = InsertQuery(model)
     query.insert_values(fields, [model()])
@@ -216,8 +260,30 @@ def _compiled_insert(alias: str, model: type[Model]) -> tuple[str, list[Field[An
     return statements[0][0], fields
 
 
+def _update_sql(alias: str, model: type[Model], names: Sequence[str]) -> _Write | None:
+    """``UPDATE <table> SET <column> = %s, ... WHERE <key> = %s`` for the fields ``names``;
+    ``None`` for a field ``save(update_fields=...)`` would refuse or that has its own placeholder."""
+    meta = model._meta
+    fields = []
+    for name in names:
+        try:
+            field = meta.get_field(name)
+        except FieldDoesNotExist:
+            return None
+        if not field.concrete or field.primary_key or field not in meta.local_concrete_fields:
+            return None
+        if getattr(field, "generated", False) or hasattr(field, "get_placeholder"):
+            return None
+        fields.append(field)
+    if not fields or meta.pk is None:
+        return None
+    quote = connections[alias].ops.quote_name
+    assignments = ", ".join(f"{quote(field.column)} = %s" for field in fields)
+    return f"UPDATE {quote(meta.db_table)} SET {assignments} WHERE {quote(meta.pk.column)} = %s", fields
+
+
 def clear(alias: str) -> None:
     """Forget the statements compiled on this thread's connection to ``alias``."""
-    for attribute in (_CACHE_ATTRIBUTE, _INSERTS_ATTRIBUTE):
+    for attribute in (_CACHE_ATTRIBUTE, _WRITES_ATTRIBUTE):
         if hasattr(connections[alias], attribute):
             delattr(connections[alias], attribute)

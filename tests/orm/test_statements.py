@@ -15,8 +15,8 @@ from urllib.parse import quote
 import pytest
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
-from django.db import DEFAULT_DB_ALIAS, connection
-from django.db.models.signals import post_save
+from django.db import DEFAULT_DB_ALIAS, DatabaseError, connection
+from django.db.models.signals import post_save, pre_save
 from django.test.utils import CaptureQueriesContext
 
 from django_scim.adapters.base import ResourceAdapter
@@ -375,3 +375,63 @@ def test_insert_saves_through_save_when_receivers_listen() -> None:
     statements.insert(DEFAULT_DB_ALIAS, _log_row(resource_id="quiet"))
     assert heard == ["heard:True"]
     assert set(ProvisioningLog.objects.values_list("resource_id", flat=True)) == {"heard", "quiet"}
+
+
+def test_insert_with_its_key_and_update_write_what_save_writes() -> None:
+    # A new resource's companion (its key a UUID made in Python, JSON attributes) and the
+    # UPDATE of a write: the columns listed, no other, and the key the row keeps.
+    user = User.objects.create(username="ada")
+    companion = ScimUser(
+        resource=user, external_id="ext-1", attributes={"nickName": "a", "x": [1, {"y": "é"}]}
+    )
+    with CaptureQueriesContext(connection) as inserted:
+        statements.insert(DEFAULT_DB_ALIAS, companion)
+    assert len(inserted) == 1 and inserted[0]["sql"].startswith("INSERT")
+    stored = ScimUser.objects.get(pk=companion.pk)
+    assert (stored.resource_id, stored.external_id, stored.attributes) == (
+        user.pk,
+        "ext-1",
+        companion.attributes,
+    )
+    assert stored.version == 1 and stored.created == companion.created and not companion._state.adding
+
+    companion.version, companion.attributes, companion.external_id = 2, {"nickName": "b"}, "not-listed"
+    for _ in range(2):  # the second from the SQL of the first
+        with CaptureQueriesContext(connection) as updated:
+            statements.update(DEFAULT_DB_ALIAS, companion, ["attributes", "version"])
+        assert len(updated) == 1 and updated[0]["sql"].startswith("UPDATE")
+    stored.refresh_from_db()
+    assert (stored.version, stored.attributes, stored.external_id) == (2, {"nickName": "b"}, "ext-1")
+
+
+def test_update_of_a_missing_row_fails_as_save_does() -> None:
+    user = User.objects.create(username="ada")
+    companion = ScimUser.objects.create(resource=user)
+    ScimUser.objects.filter(pk=companion.pk).delete()
+    with pytest.raises(DatabaseError, match="did not affect any rows"):
+        statements.update(DEFAULT_DB_ALIAS, companion, ["version"])
+    with pytest.raises(DatabaseError, match="did not affect any rows"):
+        companion.save(update_fields=["version"])
+
+
+def test_update_saves_through_save_when_receivers_listen() -> None:
+    # A site's pre_save receiver for a companion still hears the write and its update_fields.
+    user = User.objects.create(username="ada")
+    companion = ScimUser.objects.create(resource=user)
+    heard: list[Any] = []
+
+    def receiver(sender: Any, instance: ScimUser, update_fields: Any, **kwargs: Any) -> None:
+        heard.append(sorted(update_fields))
+        instance.external_id = "set-by-receiver"
+
+    pre_save.connect(receiver, sender=ScimUser)
+    try:
+        companion.version = 5
+        statements.update(DEFAULT_DB_ALIAS, companion, ["version", "external_id"])
+    finally:
+        pre_save.disconnect(receiver, sender=ScimUser)
+    assert heard == [["external_id", "version"]]
+    assert ScimUser.objects.values_list("version", "external_id").get(pk=companion.pk) == (
+        5,
+        "set-by-receiver",
+    )
