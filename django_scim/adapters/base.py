@@ -1179,7 +1179,9 @@ class ResourceAdapter:
             if on_document:
                 patched = scim_patch.apply_operations(current, on_document, rt, options)
                 document = self.normalize(patched, existing=current)
-                changed = document != self._normalized(current)
+                # Operations that leave the document as it was (identity providers resend the
+                # values they hold) normalise it to what it was: no second normalisation.
+                changed = patched != current and document != self._normalized(current)
             if on_relations:
                 relations_changed = self.patch_relations(obj, on_relations, options)
                 changed = relations_changed or changed

@@ -8,6 +8,7 @@ import pytest
 from django.contrib.auth.models import Group, User
 
 from django_scim import signals
+from django_scim.adapters.base import ResourceAdapter
 from django_scim.core.constants import PATCH_OP
 from tests.conftest import ScimClient, create_user, db_state
 
@@ -148,6 +149,38 @@ def test_patch_that_changes_nothing_keeps_the_version(scim: ScimClient) -> None:
     assert response.status_code == 200
     assert response.json()["meta"]["version"] == user["meta"]["version"]
     assert received == []
+
+
+def test_patch_that_changes_nothing_normalises_once(
+    scim: ScimClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """RFC 7644 section 3.5.2: operations that leave the resource as it was (identity providers
+    resend what they hold) write nothing, and the document is normalised once, not twice. A
+    PATCH that spells the same values otherwise is compared normalised: nothing written either."""
+    user = create_user(scim, userName="bjensen", nickName="B", name={"givenName": "Barbara"})
+    calls: list[object] = []
+    original = ResourceAdapter.normalize
+
+    def counting(self: ResourceAdapter, data: object, existing: Any = None) -> dict[str, Any]:
+        calls.append(data)
+        return original(self, data, existing)
+
+    monkeypatch.setattr(ResourceAdapter, "normalize", counting)
+
+    def patch(*operations: dict[str, Any]) -> dict[str, Any]:
+        calls.clear()
+        response = scim.scim("PATCH", f"/Users/{user['id']}", ops(*operations))
+        assert response.status_code == 200, response.content
+        body: dict[str, Any] = response.json()
+        return body
+
+    same = patch({"op": "replace", "path": "nickName", "value": "B"})
+    assert (same["meta"]["version"], len(calls)) == (user["meta"]["version"], 1)
+    # The string "True" for the boolean active (tolerated by default): another document, the same value.
+    respelt = patch({"op": "replace", "path": "active", "value": "True"})
+    assert (respelt["meta"]["version"], len(calls)) == (user["meta"]["version"], 2)
+    changed = patch({"op": "replace", "path": "nickName", "value": "Babs"})
+    assert changed["meta"]["version"] != user["meta"]["version"] and changed["nickName"] == "Babs"
 
 
 def test_patch_sends_resource_updated_after_commit(
