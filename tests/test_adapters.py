@@ -161,3 +161,45 @@ def test_a_computed_value_makes_pages_read_whole_users(scim: ScimClient) -> None
     (listed,) = scim.get_scim("/Users?count=10").json()["Resources"]
     assert listed["displayName"] == "Carol Ops"
     assert scim.get_scim(f"/Users/{listed['id']}").json()["displayName"] == "Carol Ops"
+
+
+def test_adapters_of_one_configuration_share_their_resource_type() -> None:
+    # RFC 7643 section 6: the resource type follows the SCIM settings. The adapters of two
+    # requests under one configuration share what was resolved from it; a change of settings
+    # resolves it again, and going back finds the first again.
+    from django_scim.adapters.registry import get_adapter
+    from django_scim.core.constants import ENTERPRISE_USER_SCHEMA
+
+    first, second = get_adapter("User"), get_adapter("User")
+    assert first.resource_type is second.resource_type
+    assert [keys for _p, keys, _m in first.get_attribute_map()] == [
+        keys for _p, keys, _m in second.get_attribute_map()
+    ]
+    assert ("name", "givenName") in [keys for _p, keys, _m in first.get_attribute_map()]
+    with override_settings(SCIM={"RESOURCE_TYPES": {"User": {"EXTENSIONS": []}}}):
+        bare = get_adapter("User")
+        assert bare.resource_type.extensions == ()
+    with override_settings(SCIM={"RESOURCE_TYPES": {"User": {"ATTRIBUTE_MAP": {"title": "last_name"}}}}):
+        keys = {path: k for path, k, _m in get_adapter("User").get_attribute_map()}
+        assert keys["title"] == ("title",)
+    again = get_adapter("User")
+    assert [ext.schema.id for ext in again.resource_type.extensions] == [ENTERPRISE_USER_SCHEMA]
+    assert "title" not in {path for path, _k, _m in again.get_attribute_map()}
+
+
+def test_a_schema_given_as_a_dict_and_an_own_path_keys_still_resolve() -> None:
+    # Not cached where the inputs are not hashable or a subclass resolves paths its own way.
+    from django_scim.schemas import get_schema
+
+    user_schema = get_schema("urn:ietf:params:scim:schemas:core:2.0:User").to_dict()
+
+    class DictSchema(UserAdapter):
+        schema = user_schema  # type: ignore[assignment]
+
+        def path_keys(self, path: str) -> tuple[str, ...]:
+            return ("mapped", *super().path_keys(path))
+
+    adapter, other = DictSchema(), DictSchema()
+    assert adapter.resource_type.schema.id == "urn:ietf:params:scim:schemas:core:2.0:User"
+    assert adapter.resource_type is not other.resource_type
+    assert all(keys[0] == "mapped" for _p, keys, _m in adapter.get_attribute_map())
