@@ -942,19 +942,21 @@ def format_summary(sizes: list[dict[str, Any]]) -> str:
     )
 
 
+def _git(*args: str) -> str:
+    return subprocess.run(["git", *args], cwd=REPO_ROOT, capture_output=True, text=True, check=False).stdout
+
+
+def source_state() -> str:
+    """The commit and the uncommitted changes of the working tree the servers import: a run
+    whose source changes while it runs measures different code at different sizes."""
+    return _git("rev-parse", "HEAD") + _git("diff", "HEAD")
+
+
 def _metadata(args: argparse.Namespace, sizes: list[int]) -> dict[str, Any]:
     from importlib.metadata import version
 
-    commit = subprocess.run(
-        ["git", "rev-parse", "--short", "HEAD"], cwd=REPO_ROOT, capture_output=True, text=True, check=False
-    ).stdout.strip()
-    dirty = subprocess.run(
-        ["git", "status", "--porcelain", "--untracked-files=no"],
-        cwd=REPO_ROOT,
-        capture_output=True,
-        text=True,
-        check=False,
-    ).stdout.strip()
+    commit = _git("rev-parse", "--short", "HEAD").strip()
+    dirty = _git("status", "--porcelain", "--untracked-files=no").strip()
     from django.db import connection
 
     with connection.cursor() as cursor:
@@ -1085,6 +1087,7 @@ def main(argv: Sequence[str]) -> int:
 
             call_command("migrate", verbosity=0)
             report["meta"] = _metadata(args, args.size_list)
+            source = source_state()
             workdir = Path(stack.enter_context(_tempdir()))
             report["sizes"] = [
                 run_size(
@@ -1107,6 +1110,10 @@ def main(argv: Sequence[str]) -> int:
         _say(f"error: {exc}")
         return 1
     report["meta"]["seconds"] = round(time.monotonic() - started, 1)
+    # gunicorn starts anew for every size and imports the working tree as it is then.
+    report["meta"]["source_changed"] = source_state() != source
+    if report["meta"]["source_changed"]:
+        _say("warning: the source changed during the run; its sizes measured different code")
     output = args.output or RESULTS_DIR / (
         f"bench-{'smoke' if args.smoke else '-'.join(map(str, args.size_list))}-"
         f"{datetime.now(UTC).strftime('%Y%m%dT%H%M%SZ')}.json"

@@ -29,6 +29,7 @@ from benchmarks.run import (
     interleave,
     parse_args,
     slice_ratios,
+    source_state,
 )
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
@@ -84,6 +85,7 @@ def test_benchmark_smoke_runs_every_scenario_without_errors(tmp_path: Path) -> N
     # The baseline is always measurable: it is the denominator of every ratio.
     assert scenarios["baseline"]["status"] == "ok"
     assert size["baseline_rps"] > 0
+    assert report["meta"]["source_changed"] is False, "the source changed while the smoke run ran"
 
 
 # --- --slices: merging and the interleaved baseline, without a server -----------------------
@@ -215,3 +217,15 @@ def test_slices_options() -> None:
     assert (smoke.slices, smoke.bracket, smoke.duration) == (1, 0.0, 2.0)
     with pytest.raises(SystemExit):
         parse_args(["--slices", "0"])
+
+
+def test_the_source_state_names_the_commit_the_servers_import() -> None:
+    # A run compares its source at the start and at the end (gunicorn imports the working
+    # tree anew for every size); unchanged source gives the same state.
+    head = subprocess.run(
+        ["git", "rev-parse", "HEAD"], cwd=REPO_ROOT, capture_output=True, text=True, check=False
+    ).stdout
+    if not head:
+        pytest.skip("not a git checkout")
+    state = source_state()
+    assert state.startswith(head) and state == source_state()
