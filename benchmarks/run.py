@@ -795,37 +795,33 @@ def run_size(
             if only is not None and name not in only:
                 continue
             scenario = build_scenario(name, title, builder, ctx, probe)
-            if bracket and slices > 1:
-                # Interleaved: the scenario's slices alternate with baseline slices, so a burst of
-                # stolen CPU lands on both sides of its ratio in about the same proportion.
-                result = measure(
-                    scenario,
-                    ctx,
-                    probe,
-                    load,
-                    duration=duration,
-                    warmup=warmup,
-                    concurrency=concurrency,
-                    baseline=baseline,
-                    slices=slices,
-                    baseline_slice=baseline_slice_seconds(bracket, slices),
-                )
+            # Interleaved: the scenario's slices alternate with baseline slices, so a burst of
+            # stolen CPU lands on both sides of its ratio in about the same proportion.
+            interleaved = bool(bracket) and slices > 1
+            result = measure(
+                scenario,
+                ctx,
+                probe,
+                load,
+                duration=duration,
+                warmup=warmup,
+                concurrency=concurrency,
+                baseline=baseline if interleaved else None,
+                slices=slices if interleaved else 1,
+                baseline_slice=baseline_slice_seconds(bracket, slices) if interleaved else 0.0,
+            )
+            if interleaved:
                 brackets.extend(result.baseline_slice_rps)
-            else:
-                result = measure(
-                    scenario, ctx, probe, load, duration=duration, warmup=warmup, concurrency=concurrency
+            elif bracket and result.rps is not None:
+                # --slices 1: the baseline again right after each scenario, its ratio to the mean
+                # of the baselines measured just before and just after it.
+                after = measure(
+                    baseline, ctx, probe, load, duration=bracket, warmup=0.0, concurrency=concurrency
                 )
-                if bracket and result.rps is not None:
-                    # The baseline again right after each scenario: its ratio is to the mean of the
-                    # baselines measured just before and just after it, so a machine that slows
-                    # down or speeds up mid-run (shared CPUs) moves both sides of the ratio alike.
-                    after = measure(
-                        baseline, ctx, probe, load, duration=bracket, warmup=0.0, concurrency=concurrency
-                    )
-                    brackets.append(after.rps or 0.0)
-                    result.baseline_rps = (brackets[-2] + brackets[-1]) / 2
-                    result.baseline_slice_rps = brackets[-2:]
-                    result.slice_ratios = slice_ratios(result.slice_rps, result.baseline_slice_rps)
+                brackets.append(after.rps or 0.0)
+                result.baseline_rps = (brackets[-2] + brackets[-1]) / 2
+                result.baseline_slice_rps = brackets[-2:]
+                result.slice_ratios = slice_ratios(result.slice_rps, result.baseline_slice_rps)
             _say(f"N = {users}: {name:<22} {_describe(result)}")
             results.append(result)
         if bracket:

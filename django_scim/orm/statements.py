@@ -49,7 +49,7 @@ _CACHE_ATTRIBUTE = "_scim_statements"
 
 def db_value(alias: str, field: Field[Any, Any], value: Any) -> Any:
     """``value`` as a lookup on ``field`` passes it to database ``alias`` (a slot's value)."""
-    return db_values(alias, field, (value,))[0]
+    return field.get_db_prep_value(value, connections[alias], prepared=False)
 
 
 def db_values(alias: str, field: Field[Any, Any], values: Iterable[Any]) -> list[Any]:
@@ -78,11 +78,7 @@ def values_rows(
     """
     if key is None:
         return [tuple(row) for row in build().using(alias)]
-    connection = connections[alias]
-    cache: OrderedDict[Hashable, _Compiled] | None = getattr(connection, _CACHE_ATTRIBUTE, None)
-    if cache is None:
-        cache = OrderedDict()
-        setattr(connection, _CACHE_ATTRIBUTE, cache)
+    cache: OrderedDict[Hashable, _Compiled] = _kept(alias, _CACHE_ATTRIBUTE, OrderedDict)
     prepared = list(slots)
     compiled = cache.get(key)
     if compiled is not None:
@@ -173,10 +169,10 @@ def insert(alias: str, obj: Model) -> None:
     work (:func:`_saves_plainly`; a value that is an expression) it is ``save()``.
     """
     model = type(obj)
-    meta = model._meta
     with_key = obj.pk is not None
-    fields = [f for f in meta.local_concrete_fields if with_key or f is not meta.auto_field]
-    compiled = _write_statement(alias, ("insert", model, with_key), lambda: _insert_sql(alias, model, fields))
+    compiled = _write_statement(
+        alias, ("insert", model, with_key), lambda: _insert_sql(alias, model, with_key)
+    )
     values = (
         None if compiled is None or not _saves_plainly(model) else _values(alias, obj, compiled[1], add=True)
     )
@@ -236,20 +232,29 @@ def _values(alias: str, obj: Model, fields: Sequence[Field[Any, Any]], *, add: b
     return [field.get_db_prep_save(value, connection) for field, value in zip(fields, raw, strict=True)]
 
 
-def _write_statement(alias: str, key: Hashable, build: Callable[[], _Write | None]) -> _Write | None:
+def _kept(alias: str, attribute: str, make: Callable[[], Any]) -> Any:
+    """The statements kept on this thread's connection to ``alias`` under ``attribute``."""
     connection = connections[alias]
-    cache: dict[Hashable, _Write | None] | None = getattr(connection, _WRITES_ATTRIBUTE, None)
-    if cache is None:
-        cache = {}
-        setattr(connection, _WRITES_ATTRIBUTE, cache)
+    kept = getattr(connection, attribute, None)
+    if kept is None:
+        kept = make()
+        setattr(connection, attribute, kept)
+    return kept
+
+
+def _write_statement(alias: str, key: Hashable, build: Callable[[], _Write | None]) -> _Write | None:
+    cache: dict[Hashable, _Write | None] = _kept(alias, _WRITES_ATTRIBUTE, dict)
     if key not in cache:
         cache[key] = build()
     return cache[key]
 
 
-def _insert_sql(alias: str, model: type[Model], fields: list[Field[Any, Any]]) -> _Write | None:
-    """The one-row ``INSERT`` of ``fields`` of ``model`` as Django's compiler writes it, with
-    one parameter per field; ``None`` when it has others (a field's own placeholder)."""
+def _insert_sql(alias: str, model: type[Model], with_key: bool) -> _Write | None:
+    """The one-row ``INSERT`` of ``model`` (with its key, or without an automatic one) as
+    Django's compiler writes it, with one parameter per field; ``None`` when it has others (a
+    field's own placeholder)."""
+    meta = model._meta
+    fields = [f for f in meta.local_concrete_fields if with_key or f is not meta.auto_field]
     if any(getattr(field, "generated", False) for field in fields):
         return None
     query = InsertQuery(model)
