@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from django.apps import apps
+from django.conf import settings
 from django.core.exceptions import (
     FieldDoesNotExist,
     ImproperlyConfigured,
@@ -58,8 +59,17 @@ from ..core.schema import (
 from ..models import ScimCompanion, ScimToken
 from ..orm import rowcount, statements
 from ..orm.compiler import RelationLookup, Target, compile_filter
+from ..orm.documents import (
+    COMPANION_ROLES,
+    DOCUMENT_VENDORS,
+    DocumentShape,
+    DocumentText,
+    JSONText,
+    literal_key,
+    with_member,
+)
 from ..orm.instances import instance_maker
-from ..orm.mapping import MISSING, AttributeMapping, PrimaryValue, WriteContext, as_mapping
+from ..orm.mapping import MISSING, AttributeMapping, Field, Password, PrimaryValue, WriteContext, as_mapping
 from ..orm.sorting import SortKey, sort_key
 from ..orm.statements import db_value, values_rows
 from ..schemas import get_schema
@@ -220,6 +230,9 @@ class ResourceAdapter:
     #: Attributes backed by relations (e.g. Group ``members``): kept out of the JSONField and
     #: written by :meth:`save_relations`.
     relation_attributes: tuple[str, ...] = ()
+    #: Read-only attributes backed by relations, which :meth:`load_relations` reads too (User
+    #: ``groups``).
+    read_only_relations: tuple[str, ...] = ()
     #: While :meth:`_write` saves an update: the resource's document as stored before it, without
     #: relations (``None`` otherwise), so :meth:`check_uniqueness` can skip unchanged values.
     _stored_document: dict[str, Any] | None = None
@@ -628,6 +641,164 @@ class ResourceAdapter:
         answer = self.__dict__["_scim_render_columns"] = None if found is None else frozenset(found)
         return answer
 
+    def document_shape(self, projection: scim_document.Projection) -> DocumentShape | None:
+        """How the database writes this adapter's documents as ``projection`` returns them
+        (:class:`~django_scim.orm.documents.DocumentText`), with the lookups of the columns it
+        reads; ``None`` where it cannot: not on PostgreSQL or without ``USE_TZ``, a render hook,
+        :meth:`location` or :meth:`etag` overridden, an attribute the projection returns in
+        part, or a mapping that is not a plain column (this package's :class:`Field` of one
+        text, boolean or integer column, :class:`PrimaryValue` of a text column at the top
+        level, :class:`Password`). Worked out once per adapter and projection rules."""
+        model = self.get_model()
+        if (
+            not settings.USE_TZ
+            or connections[router.db_for_read(model)].vendor not in DOCUMENT_VENDORS
+            or self.render_columns() is None
+            or type(self).location is not ResourceAdapter.location
+            or type(self).etag is not ResourceAdapter.etag
+        ):
+            return None
+        partial = projection.partial_names()
+        location = self._location_parts()
+        if partial is None or location is None:
+            return None
+        known: dict[Hashable, DocumentShape | None] = self.__dict__.setdefault("_scim_document_shapes", {})
+        excluded = projection.excluded_attributes
+        key = (partial, location, None if excluded is None else tuple(excluded))
+        if key not in known:
+            known[key] = self._document_shape(projection, partial, location)
+        return known[key]
+
+    def _document_shape(
+        self, projection: scim_document.Projection, partial: frozenset[str], location: tuple[str, str]
+    ) -> DocumentShape | None:
+        model = self.get_model()
+        columns = {role: f"{self.companion_accessor}__{role}" for role in COMPANION_ROLES}
+        fields: list[tuple[str, str, bool]] = []
+        nested: dict[str, list[tuple[str, str, bool]]] = {}
+        primary: list[tuple[str, str, str]] = []
+        replaced: list[str] = []
+        for _path, keys, mapping in self.get_attribute_map():
+            kind = type(mapping)
+            if not all(literal_key(key) for key in keys) or len(keys) > 2:
+                return None
+            if kind is Password and len(keys) == 1:
+                replaced.append(keys[0])
+                continue
+            if not (kind is Field or (kind is PrimaryValue and len(keys) == 1)):
+                return None
+            read = mapping.columns(model)
+            if not read:
+                return None
+            field = model._meta.get_field(read[0])
+            text = isinstance(field, models.CharField | models.TextField)
+            if not (text or isinstance(field, models.BooleanField | models.IntegerField)):
+                return None
+            role = f"column{len(columns)}"
+            columns[role] = read[0]
+            if isinstance(mapping, PrimaryValue):
+                if not text:
+                    return None
+                primary.append((keys[0], role, mapping.default_type))
+            elif len(keys) == 1:
+                fields.append((keys[0], role, text))
+            else:
+                nested.setdefault(keys[0], []).append((keys[1], role, text))
+            if keys[0] not in replaced:
+                replaced.append(keys[0])
+        tops = [key for key, _r, _t in fields] + list(nested) + [key for key, _r, _t in primary]
+        relations = [*self.relation_attributes, *self.read_only_relations]
+        if len(set(tops)) != len(tops) or set(tops) & set(relations):
+            return None
+        urns = [ext.schema.id for ext in self.resource_type.extensions]
+        if not all(urn.isascii() for urn in urns):
+            return None
+        omitted: set[str] = set()
+        for name in (*tops, *relations, "externalId", "meta"):
+            treatment = projection.treatment(name)
+            if treatment is None:
+                return None
+            if not treatment:
+                omitted.add(name.lower())
+        return DocumentShape(
+            core=self.resource_type.schema.id,
+            resource_type=self.name,
+            location=location,
+            fields=tuple(fields),
+            nested=tuple((parent, tuple(subs)) for parent, subs in nested.items()),
+            primary=tuple(primary),
+            replaced=(*replaced, *(name for name in relations if name not in replaced)),
+            omitted=frozenset(omitted),
+            partial=partial,
+            containers=tuple(sorted(urns, key=lambda urn: (len(urn.encode()), urn.encode()))),
+            columns=tuple(columns.items()),
+        )
+
+    def cached_documents(
+        self,
+        statement: Hashable,
+        build: Callable[[], QuerySet[Any]],
+        slots: Sequence[Any],
+        *,
+        attributes: Sequence[str] | None = None,
+        excluded_attributes: Sequence[str] | None = None,
+    ) -> list[tuple[Any, Any]] | None:
+        """``(primary key, document)`` of each resource of ``build()``, projected by
+        ``attributes`` / ``excludedAttributes``, as :meth:`cached_instances` reads them and
+        :meth:`render_many` and :func:`~django_scim.core.document.project` would make them, with
+        the documents written by the database (:meth:`document_shape`) as
+        :class:`~django_scim.orm.documents.JSONText`; ``None`` where the database cannot write
+        them (the caller renders instances).
+
+        Rows whose document the database does not write (see :mod:`django_scim.orm.documents`)
+        are rendered here in Python; relation-backed attributes are read for the page at once
+        (:meth:`load_relations`) and added to the texts.
+        """
+        projection = scim_document.Projection(
+            self.resource_type, attributes=attributes, excluded_attributes=excluded_attributes
+        )
+        shape = self.document_shape(projection)
+        if shape is None:
+            return None
+        model = self.get_model()
+        alias = router.db_for_read(model)
+        key = (
+            "documents", statement, type(self), model, self.get_companion_model(), self.tenant,
+            self.delete_mode(), shape,
+        )  # fmt: skip
+
+        def values() -> QuerySet[Any]:
+            text = DocumentText(shape)
+            return build().annotate(scim_document_text=text).values_list("pk", "scim_document_text")
+
+        rows = values_rows(alias, key, values, slots)
+        written = [pk for pk, text in rows if text is not None]
+        relations: Mapping[str, Mapping[Any, Any]] = {}
+        if written:
+            returned = self.returned_attributes(
+                attributes=attributes, excluded_attributes=excluded_attributes
+            )
+            make = instance_maker(model, alias, [model._meta.pk.attname])  # type: ignore[union-attr]
+            relations = self.load_relations([make((pk,)) for pk in written], returned)
+        rendered: dict[Any, dict[str, Any]] = {}
+        if len(written) < len(rows):
+            objs = list(self.get_queryset().filter(pk__in=[pk for pk, text in rows if text is None]))
+            docs = self.render_many(objs, attributes=attributes, excluded_attributes=excluded_attributes)
+            rendered = {obj.pk: projection(doc) for obj, doc in zip(objs, docs, strict=True)}
+        found: list[tuple[Any, Any]] = []
+        for pk, text in rows:
+            if text is None:
+                if pk in rendered:  # else deleted since
+                    found.append((pk, rendered[pk]))
+                continue
+            document = JSONText(text)
+            for attr, values in relations.items():
+                value = values.get(pk)
+                if value:
+                    document = with_member(document, attr, value)
+            found.append((pk, document))
+        return found
+
     def relation_columns(self, returned: Collection[str], alias: str) -> dict[str, RelationColumn]:
         """Relation-backed attributes among ``returned`` that :meth:`cached_instances` reads in
         the resources' own statement on database ``alias``: one round trip instead of two.
@@ -761,10 +932,17 @@ class ResourceAdapter:
         """
         builder = self.__dict__.get("_location_builder")
         if builder is None:
-            head, found, tail = self._absolute(_probe_path(self.endpoint)).partition(_PROBE_ID)
-            builder = (lambda scim_id: f"{head}{scim_id}{tail}") if found else self._reverse_location
+            parts = self._location_parts()
+            head, tail = parts or ("", "")
+            builder = (lambda scim_id: f"{head}{scim_id}{tail}") if parts else self._reverse_location
             self.__dict__["_location_builder"] = builder
         return builder
+
+    def _location_parts(self) -> tuple[str, str] | None:
+        """A resource's location as the text before and after its SCIM id, or ``None`` when
+        the URL pattern does not show the id as it is."""
+        head, found, tail = self._absolute(_probe_path(self.endpoint)).partition(_PROBE_ID)
+        return (head, tail) if found else None
 
     def _reverse_location(self, scim_id: str) -> str:
         return self._absolute(reverse("scim:resource", kwargs={"endpoint": self.endpoint, "pk": scim_id}))

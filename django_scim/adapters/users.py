@@ -57,6 +57,7 @@ class UserAdapter(ResourceAdapter):
     attribute_map: Mapping[str, AttributeMapping | str] | None = None  # type: ignore[assignment]
     #: The resource type whose members these users are (its adapter's ``members_relation``).
     group_resource_type = "Group"
+    read_only_relations = ("groups",)
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         if self.attribute_map is None:

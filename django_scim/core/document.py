@@ -692,6 +692,53 @@ class Projection:
             ]
         return out
 
+    def treatment(self, name: str, container: str = "") -> bool | None:
+        """What this projection does with the value of attribute ``name`` (of the declared
+        extension ``container``, lower-cased; ``""``: the core schema or a common attribute),
+        whatever the value: ``True``, returns it whole (only empty values go, as always);
+        ``False``, leaves it out; ``None``, returns a part of it."""
+        if container:
+            schema = self.declared.get(container)
+            attr = schema.attribute(name) if schema is not None else None
+        else:
+            attr = self.core.attribute(name) or COMMON_ATTRIBUTE_INDEX.get(name.lower())
+        plan = _plan(container, name, attr, self.rules)
+        if (
+            plan is None
+            and (attr is None or attr.returned_whole)
+            and (container, name.lower()) not in self.rules.excluded_attributes
+        ):
+            return True
+        return False if plan is _MISSING else None
+
+    def partial_names(self) -> frozenset[str] | None:
+        """For documents built outside Python (:mod:`django_scim.orm.documents`): the
+        lower-cased names of the attributes this projection does not return whole
+        (:meth:`treatment` is not ``True``): the core schema's and the common ones, and the
+        declared extensions' as ``"<extension urn>:<name>"``. Every other attribute of a
+        document is returned whole (without empty values), and so are the objects of the
+        declared extensions. ``None`` when the rules depend on more than attribute names:
+        ``attributes`` is given, or an ``excludedAttributes`` entry names a sub-attribute or a
+        whole extension."""
+        rules = self.rules
+        if rules.requested is not None or any(
+            sub is not None or name is None for _c, name, sub in rules.excluded
+        ):
+            return None
+        names = {
+            f"{container}:{name}" if container else name
+            for container, name, _sub in rules.excluded
+            if name is not None
+        }
+        for attr in (*self.core.attributes, *COMMON_ATTRIBUTE_INDEX.values()):
+            if self.treatment(attr.name) is not True:
+                names.add(attr.name.lower())
+        for container, schema in self.declared.items():
+            for attr in schema.attributes:
+                if self.treatment(attr.name, container) is not True:
+                    names.add(f"{container}:{attr.name.lower()}")
+        return frozenset(names)
+
     def _kind(self, key: str, containers: Mapping[str, str] | None = None) -> object:
         """What the top-level ``key`` of a document is: ``schemas``, a declared extension's
         container (of ``containers``, the declared ones by default), another URN, or an

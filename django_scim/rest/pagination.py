@@ -15,8 +15,8 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Callable, Hashable
-from typing import TYPE_CHECKING, Any
+from collections.abc import Callable, Hashable, Sequence
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from django.core import signing
 from django.db import connections, router
@@ -68,6 +68,14 @@ def decode_cursor(cursor: str, *, max_age: int | None) -> dict[str, Any]:
     return payload
 
 
+class Written(NamedTuple):
+    """A row of a page whose document the database wrote (:meth:`ScimPagination._cached_rows`)."""
+
+    pk: Any
+    #: Projected, as :meth:`ScimPagination.render` returns it.
+    document: Any
+
+
 class ScimPagination:
     """Runs one list/search query for one adapter and builds its ListResponse."""
 
@@ -85,8 +93,10 @@ class ScimPagination:
     def sort_key(self) -> SortKey | None:
         return self.adapter.sort_key(self.query.sort_by) if self.query.sort_by else None
 
-    def render(self, objs: list[Model]) -> list[dict[str, Any]]:
+    def render(self, objs: Sequence[Model | Written]) -> list[Any]:
         """Documents of a page, with ``attributes`` / ``excludedAttributes`` applied (section 3.4.2.5)."""
+        if objs and isinstance(objs[0], Written):
+            return [written.document for written in objs]  # type: ignore[union-attr]
         rt = self.adapter.resource_type
         projection = {
             "attributes": self.query.attributes,
@@ -157,7 +167,25 @@ class ScimPagination:
         model = self.adapter.get_model()
         return connections[router.db_for_read(model)].vendor in OFFSET_KEYS_VENDORS
 
-    def _cached_index_rows(self, offset: int) -> list[Model]:
+    def _cached_rows(
+        self, statement: Hashable, build: Callable[[], QuerySet[Any]], slots: Sequence[Any]
+    ) -> list[Any]:
+        """A page's rows from SQL compiled once per connection: with the documents the database
+        writes (:meth:`~ResourceAdapter.cached_documents`) as :class:`Written` rows where it
+        can, else as instances for :meth:`render`."""
+        query = self.query
+        documents = self.adapter.cached_documents(
+            statement,
+            build,
+            slots,
+            attributes=query.attributes,
+            excluded_attributes=query.excluded_attributes,
+        )
+        if documents is None:
+            return self.adapter.cached_instances(statement, build, slots, for_render=True)
+        return [Written(pk, document) for pk, document in documents]
+
+    def _cached_index_rows(self, offset: int) -> list[Any]:
         """An unfiltered index page in primary-key order (:meth:`_cached_pages`), as the ORM
         path reads it: the first page directly, a later one by the keys at its ``OFFSET`` (a
         parameter, :class:`~django_scim.orm.statements.OffsetKeys`).
@@ -168,12 +196,7 @@ class ScimPagination:
         100,000 users."""
         count = self.query.count
         if not offset:
-            return self.adapter.cached_instances(
-                ("index", count),
-                lambda: self.queryset().order_by("pk")[:count],
-                [],
-                for_render=True,
-            )
+            return self._cached_rows(("index", count), lambda: self.queryset().order_by("pk")[:count], [])
 
         def build() -> QuerySet[Any]:
             queryset = self.queryset()
@@ -182,7 +205,7 @@ class ScimPagination:
             keys = OffsetKeys(queryset.order_by("pk").values("pk")[offset : offset + count])
             return queryset.filter(pk__in=keys).order_by("pk")
 
-        return self.adapter.cached_instances(("offset", count), build, [offset], for_render=True)
+        return self._cached_rows(("offset", count), build, [offset])
 
     def _equality_lookup(self) -> tuple[Hashable, str] | None:
         """The filter's :meth:`~ResourceAdapter.equality_lookup` when this is a first page in
@@ -252,7 +275,7 @@ class ScimPagination:
             alias = router.db_for_read(model)
             slots = [] if last is None else [db_value(alias, pk_field, last[-1])]
             statement = ("cursor", query.count, forward, last is None)
-            rows = adapter.cached_instances(statement, build, slots, for_render=True)
+            rows = self._cached_rows(statement, build, slots)
         else:
             rows = list(build())
         more = len(rows) > query.count

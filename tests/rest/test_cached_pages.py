@@ -70,11 +70,13 @@ def _orm_path() -> Iterator[None]:
 
 
 def _page_statements() -> list[Any]:
-    """The page statements kept on this connection: ``("index" | "offset" | "cursor", ...)``."""
+    """The page statements kept on this connection: ``("index" | "offset" | "cursor", ...)``,
+    reading instances or documents written by the database (``("documents", statement, ...)``)."""
     cache = getattr(connection, "_scim_statements", {})
+    keys = [key[1:] if isinstance(key, tuple) and key[0] == "documents" else key for key in cache]
     return [
         key[0]
-        for key in cache
+        for key in keys
         if isinstance(key, tuple) and isinstance(key[0], tuple) and key[0][0] in ("index", "offset", "cursor")
     ]
 

@@ -1,0 +1,331 @@
+"""Resources of a page written as SCIM JSON by PostgreSQL, one text per row (issue 7).
+
+A page of 100 users spent two thirds of its time in Python on documents: making instances of
+the rows, decoding their JSON and timestamps, applying the attribute map, projecting and
+encoding the result again. For the attribute maps whose reads are plain columns (this package's
+:class:`~django_scim.orm.mapping.Field`, :class:`~django_scim.orm.mapping.PrimaryValue` and
+:class:`~django_scim.orm.mapping.Password`), :class:`DocumentText` has the database write the
+document that the Python render and projection make of a row (the stored JSON's own members
+and the members it writes from the columns, joined as text), and the response embeds that text
+as it is (:class:`JSONText`).
+
+The SQL follows the render path only where its result is the same, and it says so for each row
+in a condition: rows whose stored JSON holds anything that the render or the projection would
+change (an empty object, a key that the document sets itself, an attribute the projection does
+not return whole, an undeclared extension, a ``PrimaryValue`` list whose main value differs
+from its column, a row without its companion...) come back as ``NULL``, and the caller renders
+those in Python. Relation-backed attributes (a user's ``groups``) are not written here: the
+caller adds them to the text (:func:`with_member`).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from django.db import NotSupportedError
+from django.db.models import F, Func, TextField
+
+#: The database vendors :class:`DocumentText` compiles on.
+DOCUMENT_VENDORS = frozenset({"postgresql"})
+
+#: Top-level keys a render writes whatever the stored JSON holds: a stored key that is one of
+#: these (in any case) would stand beside, or in place of, the rendered one.
+RESERVED_KEYS = frozenset({"schemas", "id", "externalid", "meta"})
+
+
+class JSONText(str):
+    """A JSON value already encoded, for a renderer to embed as it is."""
+
+    __slots__ = ()
+
+
+@dataclass(frozen=True)
+class DocumentShape:
+    """What :class:`DocumentText` writes: everything but the columns it reads.
+
+    Keys are the document's own (``"userName"``), in the attribute map's spelling.
+    """
+
+    #: The core schema's URN, the first of ``schemas``.
+    core: str
+    #: ``meta.resourceType``.
+    resource_type: str
+    #: ``meta.location``: the text before and after the SCIM id.
+    location: tuple[str, str]
+    #: Top-level :class:`~django_scim.orm.mapping.Field` attributes: ``(key, column role,
+    #: text)``; ``text``: a text column, whose ``""`` is no value.
+    fields: tuple[tuple[str, str, bool], ...]
+    #: Sub-attribute fields: ``(parent key, ((key, column role, text), ...))``.
+    nested: tuple[tuple[str, tuple[tuple[str, str, bool], ...]], ...]
+    #: :class:`~django_scim.orm.mapping.PrimaryValue` attributes: ``(key, column role, type)``.
+    primary: tuple[tuple[str, str, str], ...]
+    #: Keys the render sets or removes whatever is stored (the mapped ones, the relations,
+    #: :class:`~django_scim.orm.mapping.Password`): their stored values are dropped.
+    replaced: tuple[str, ...]
+    #: Of the rendered attributes, those the projection leaves out.
+    omitted: frozenset[str]
+    #: Lower-cased names of the attributes the projection does not return whole (core and
+    #: common ones; ``"<urn>:<name>"`` of the extensions'): a stored one makes the row fall back.
+    partial: frozenset[str]
+    #: The URNs of the declared extensions, in the order of jsonb's keys (shorter first).
+    containers: tuple[str, ...]
+    #: ``(role, lookup)`` of every column read: :data:`COMPANION_ROLES` (on the companion) and
+    #: the roles named above (on the resource's model).
+    columns: tuple[tuple[str, str], ...]
+
+
+#: The companion's columns :class:`DocumentText` reads, by role.
+COMPANION_ROLES = ("id", "external_id", "version", "created", "last_modified", "attributes")
+
+
+class DocumentText(Func):
+    """The document (``text``) of a resource's row, or ``NULL`` where the Python render must
+    make it (see the module). PostgreSQL only.
+
+    It reads the columns of ``shape.columns``.
+    """
+
+    output_field = TextField()
+
+    def __init__(self, shape: DocumentShape) -> None:
+        self.shape = shape
+        self.roles = tuple(role for role, _lookup in shape.columns)
+        super().__init__(*(F(lookup) for _role, lookup in shape.columns))
+
+    def as_sql(self, compiler: Any, connection: Any, **extra_context: Any) -> Any:
+        raise NotSupportedError("DocumentText is written for PostgreSQL only (DOCUMENT_VENDORS).")
+
+    def as_postgresql(self, compiler: Any, connection: Any, **extra_context: Any) -> Any:
+        columns: dict[str, str] = {}
+        for role, expression in zip(self.roles, self.get_source_expressions(), strict=True):
+            sql, params = compiler.compile(expression)
+            if params:
+                raise NotSupportedError("DocumentText reads plain columns only.")
+            columns[role] = sql
+        return _Writer(self.shape, columns).sql()
+
+
+class _Writer:
+    """The SQL of one :class:`DocumentText`, its parameters in the order they appear."""
+
+    def __init__(self, shape: DocumentShape, columns: dict[str, str]) -> None:
+        self.shape = shape
+        self.col = columns
+        self.params: list[Any] = []
+        self.stored = f"COALESCE({columns['attributes']}, '{{}}'::jsonb)"
+
+    def param(self, value: Any, cast: str = "") -> str:
+        self.params.append(value)
+        return f"%s{cast}"
+
+    @staticmethod
+    def key(name: str) -> str:
+        """A document key as an SQL literal (:func:`literal_key` keys only)."""
+        if not literal_key(name):
+            raise NotSupportedError(f"DocumentText: {name!r} is not a plain attribute name.")
+        return f"'{name}'::text"
+
+    def sql(self) -> tuple[str, list[Any]]:
+        condition = self.condition()
+        document = self.document()
+        return f"CASE WHEN {condition} THEN {document} END", self.params
+
+    # -- the condition: the row renders in SQL as in Python ---------------------------------
+
+    def condition(self) -> str:
+        shape, attributes = self.shape, self.col["attributes"]
+        parts = [
+            f"{self.col['id']} IS NOT NULL",
+            f"({attributes} IS NULL OR jsonb_typeof({attributes}) = 'object')",
+            f"NOT jsonb_path_exists({self.stored}, {self.param(unfit_path(shape))}::jsonpath)",
+        ]
+        for key, role, _type in shape.primary:
+            value = f"({self.stored} -> {self.key(key)})"
+            primary = f"jsonb_path_query_first({value}, 'strict $[*] ? (@.primary == true)')"
+            main = f"COALESCE({primary}, {value} -> 0)"
+            # A stored list is the attribute's value when its main element holds the column's
+            # value (PrimaryValue.read).
+            parts.append(
+                f"(jsonb_typeof({value}) IS DISTINCT FROM 'array' OR jsonb_array_length({value}) = 0"
+                f" OR COALESCE(({main} -> 'value') = to_jsonb(COALESCE({self.col[role]}, '')::text), false))"
+            )
+        return "(" + " AND ".join(parts) + ")"
+
+    # -- the document -----------------------------------------------------------------------
+
+    def timestamp(self, column: str) -> str:
+        # datetime.isoformat() in UTC with "Z": microseconds only when there are some.
+        local = f"({column} AT TIME ZONE 'UTC')"
+        return (
+            f"to_char({local}, 'YYYY-MM-DD\"T\"HH24:MI:SS') || CASE WHEN to_char({local}, 'US') = '000000'"
+            f" THEN '' ELSE '.' || to_char({local}, 'US') END || 'Z'"
+        )
+
+    def scalar(self, role: str, text: bool) -> str:
+        return f"NULLIF({self.col[role]}, '')" if text else self.col[role]
+
+    @staticmethod
+    def members(json_object: str) -> str:
+        """The members of a JSON object (``json`` or ``jsonb``) as text, without the braces;
+        ``NULL`` for an empty object."""
+        return f"NULLIF(left(substr(({json_object})::text, 2), -1), '')"
+
+    def member(self, key: str, json_value: str) -> str:
+        """One member ``"key": value`` as text."""
+        return f"{self.param(json.dumps(key) + ': ', '::text')} || ({json_value})::text"
+
+    def document(self) -> str:
+        """The document as text: members of JSON objects that the database writes as ``json``
+        (cheaper than ``jsonb``) joined in one object. Their keys are distinct: the stored keys
+        that the document sets itself are left out of the stored object (:attr:`replaced`), or
+        make the row fall back (``RESERVED_KEYS``)."""
+        shape, col = self.shape, self.col
+        scim_id = f"{col['id']}::text"
+        # The extensions' URNs, as the stored keys spell them (their order: jsonb's).
+        core = self.param(shape.core)
+        present = "".join(
+            f", CASE WHEN {self.stored} ? {self.param(urn)}::text THEN {self.param(urn)}::text END"
+            for urn in shape.containers
+        )
+        schemas = f"array_to_json(array_remove(ARRAY[{core}::text{present}], NULL))"
+        members = [self.members(f"json_build_object('schemas', {schemas}, 'id', {scim_id})")]
+        if "externalid" not in shape.omitted:
+            external_id = col["external_id"]
+            members.append(
+                f"CASE WHEN {external_id} <> ''"
+                f" THEN {self.member('externalId', f'to_json({external_id})')} END"
+            )
+        members.append(self.members(f"{self.stored} - {self.param(list(shape.replaced), '::text[]')}"))
+        fields = [(key, role, text) for key, role, text in shape.fields if key.lower() not in shape.omitted]
+        if fields:
+            pairs = ", ".join(f"{self.key(key)}, {self.scalar(role, text)}" for key, role, text in fields)
+            members.append(self.members(f"json_strip_nulls(json_build_object({pairs}))"))
+        for parent, subs in shape.nested:
+            if parent.lower() in shape.omitted:
+                continue
+            stored = f"({self.stored} -> {self.key(parent)})"
+            keys = "ARRAY[" + ", ".join(self.key(key) for key, _role, _text in subs) + "]"
+            pairs = ", ".join(f"{self.key(key)}, {self.scalar(role, text)}" for key, role, text in subs)
+            # The stored object holds no null (unfit_path): stripping the nulls of the
+            # columns strips nothing else.
+            merged = (
+                f"(CASE WHEN jsonb_typeof({stored}) = 'object' THEN {stored} ELSE '{{}}'::jsonb END - {keys})"
+                f" || jsonb_strip_nulls(jsonb_build_object({pairs}))"
+            )
+            members.append(
+                self.members(
+                    f"json_strip_nulls(json_build_object({self.key(parent)},"
+                    f" NULLIF({merged}, '{{}}'::jsonb)))"
+                )
+            )
+        for key, role, default_type in shape.primary:
+            if key.lower() in shape.omitted:
+                continue
+            stored = f"({self.stored} -> {self.key(key)})"
+            column = col[role]
+            first = self.member(key, stored)
+            built = self.member(
+                key,
+                f"json_build_array(json_build_object('value', {column},"
+                f" 'type', {self.param(default_type)}::text,"
+                " 'primary', true))",
+            )
+            members.append(
+                f"CASE WHEN jsonb_typeof({stored}) = 'array' AND jsonb_array_length({stored}) > 0"
+                f" THEN {first}"
+                f" WHEN COALESCE({column}, '') <> '' THEN {built} END"
+            )
+        if "meta" not in shape.omitted:
+            # Parameters in the order the text has them.
+            key = self.param(json.dumps("meta") + ": ", "::text")
+            resource_type = self.param(shape.resource_type)
+            head, tail = shape.location
+            location = f"{self.param(head)}::text || {scim_id} || {self.param(tail)}::text"
+            members.append(
+                f"{key} || json_build_object("
+                f"'resourceType', {resource_type}::text,"
+                f" 'created', {self.timestamp(col['created'])},"
+                f" 'lastModified', {self.timestamp(col['last_modified'])},"
+                f" 'location', {location},"
+                f" 'version', 'W/\"' || {col['version']} || '\"')::text"
+            )
+        return "'{' || concat_ws(', ', " + ", ".join(members) + ") || '}'"
+
+
+_LITERAL_KEY = re.compile(r"[A-Za-z][A-Za-z0-9_-]*|\$ref")
+
+
+def literal_key(name: str) -> bool:
+    """Whether :class:`DocumentText` can write the document key ``name`` (an attribute name of
+    RFC 7643 section 2.1's ``ATTRNAME``, or ``$ref``)."""
+    return _LITERAL_KEY.fullmatch(name) is not None
+
+
+def _regex(names: Iterable[str]) -> str:
+    """A POSIX regular expression matching exactly ``names``."""
+    return "^(" + "|".join(re.sub(r"([^A-Za-z0-9])", r"\\\1", name) for name in sorted(names)) + ")$"
+
+
+def _string(text: str) -> str:
+    """``text`` as a JSON path string literal."""
+    return '"' + text.replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
+def _unfit_values(item: str) -> str:
+    """A JSON path predicate: ``item``'s value is one that ``document._whole_value`` changes
+    (an empty object or array, an array holding an empty object or an array)."""
+    return (
+        f'({item}.type() == "object" && !exists({item}.keyvalue()))'
+        f' || ({item}.type() == "array" && ({item}.size() == 0 || exists({item}[*] ? (@.type() == "array"'
+        ' || (@.type() == "object" && !exists(@.keyvalue()))))))'
+    )
+
+
+def unfit_path(shape: DocumentShape) -> str:
+    """The JSON path that finds, in a row's stored JSON, what makes the SQL document differ
+    from the Python one (:class:`DocumentText` writes ``NULL`` for the row then)."""
+    top = {name for name in shape.partial if ":" not in name} | RESERVED_KEYS
+    replaced = f"@.key like_regex {_string(_regex(shape.replaced))}" if shape.replaced else "1 == 0"
+    containers = []
+    for urn in shape.containers:
+        prefix = urn.lower() + ":"
+        denied = [name[len(prefix) :] for name in shape.partial if name.startswith(prefix)]
+        inner = f'@.key like_regex {_string(_regex(denied))} flag "i" || ' if denied else ""
+        # The URN as the resource type spells it (schemas lists it so): another spelling falls back.
+        containers.append(
+            f'(@.key == {_string(urn)} && @.value.type() == "object"'
+            f" && !exists(@.value.keyvalue() ? ({inner}{_unfit_values('@.value')})))"
+        )
+    declared = " || ".join(containers) or "1 == 0"
+    unfit = [
+        # A key the render keeps, which the projection does not return whole.
+        f'(!({replaced}) && (@.key like_regex {_string(_regex(top))} flag "i" || {_unfit_values("@.value")}'
+        f' || (@.key like_regex "^urn:" flag "i" && !({declared}))))'
+    ]
+    for parent, _subs in shape.nested:
+        unfit.append(
+            f'(@.key == {_string(parent)} && (@.value.type() != "object" || exists(@.value.* ? (@ == null))))'
+        )
+    for key, _role, _type in shape.primary:
+        unfit.append(
+            f'(@.key == {_string(key)} && @.value.type() == "array"'
+            ' && exists(@.value[*] ? (@.type() != "object" || !exists(@.keyvalue()))))'
+        )
+    return f"strict $.keyvalue() ? ({' || '.join(unfit)})"
+
+
+def with_member(document: JSONText, key: str, value: Any) -> JSONText:
+    """``document`` (a JSON object's text) with ``key`` set to ``value``; ``key`` must not be
+    in it already."""
+    member = json.dumps({key: value}, ensure_ascii=False, separators=(",", ":"))
+    return JSONText(f"{document[:-1]}, {member[1:]}" if document != "{}" else member)
+
+
+def encode_list(head: bytes, resources: Sequence[bytes]) -> bytes:
+    """The JSON object ``head`` (encoded) with ``"Resources"`` (encoded elements) added last."""
+    body = b'"Resources":[' + b",".join(resources) + b"]"
+    return head[:-1] + (b"," if head != b"{}" else b"") + body + b"}"
