@@ -175,8 +175,10 @@ class _Writer:
         return f"NULLIF(left(substr(({json_object})::text, 2), -1), '')"
 
     def member(self, key: str, json_value: str) -> str:
-        """One member ``"key": value`` as text."""
-        return f"{self.param(json.dumps(key) + ': ', '::text')} || ({json_value})::text"
+        """One member ``"key": value`` as text (:func:`literal_key` keys only)."""
+        if not literal_key(key):
+            raise NotSupportedError(f"DocumentText: {key!r} is not a plain attribute name.")
+        return f"'\"{key}\": '::text || ({json_value})::text"
 
     def document(self) -> str:
         """The document as text: members of JSON objects that the database writes as ``json``
@@ -241,18 +243,17 @@ class _Writer:
             )
         if "meta" not in shape.omitted:
             # Parameters in the order the text has them.
-            key = self.param(json.dumps("meta") + ": ", "::text")
             resource_type = self.param(shape.resource_type)
             head, tail = shape.location
             location = f"{self.param(head)}::text || {scim_id} || {self.param(tail)}::text"
-            members.append(
-                f"{key} || json_build_object("
-                f"'resourceType', {resource_type}::text,"
+            meta = (
+                f"json_build_object('resourceType', {resource_type}::text,"
                 f" 'created', {self.timestamp(col['created'])},"
                 f" 'lastModified', {self.timestamp(col['last_modified'])},"
                 f" 'location', {location},"
-                f" 'version', 'W/\"' || {col['version']} || '\"')::text"
+                f" 'version', 'W/\"' || {col['version']} || '\"')"
             )
+            members.append(self.member("meta", meta))
         return "'{' || concat_ws(', ', " + ", ".join(members) + ") || '}'"
 
 
@@ -308,7 +309,8 @@ def unfit_path(shape: DocumentShape) -> str:
     ]
     for parent, _subs in shape.nested:
         unfit.append(
-            f'(@.key == {_string(parent)} && (@.value.type() != "object" || exists(@.value.* ? (@ == null))))'
+            f"(@.key == {_string(parent)}"
+            ' && (@.value.type() != "object" || exists(@.value.** ? (@ == null))))'
         )
     for key, _role, _type in shape.primary:
         unfit.append(
