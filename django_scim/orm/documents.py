@@ -157,104 +157,97 @@ class _Writer:
 
     # -- the document -----------------------------------------------------------------------
 
-    def timestamp(self, column: str) -> str:
-        # datetime.isoformat() in UTC with "Z": microseconds only when there are some.
-        local = f"({column} AT TIME ZONE 'UTC')"
+    @staticmethod
+    def timestamp(column: str) -> str:
+        """``datetime.isoformat()`` in UTC with ``Z``: microseconds only when there are some."""
         return (
-            f"to_char({local}, 'YYYY-MM-DD\"T\"HH24:MI:SS') || CASE WHEN to_char({local}, 'US') = '000000'"
-            f" THEN '' ELSE '.' || to_char({local}, 'US') END || 'Z'"
+            f"replace(to_char({column} AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"'),"
+            " '.000000Z', 'Z')"
         )
 
-    def scalar(self, role: str, text: bool) -> str:
-        return f"NULLIF({self.col[role]}, '')" if text else self.col[role]
-
-    @staticmethod
-    def members(json_object: str) -> str:
-        """The members of a JSON object (``json`` or ``jsonb``) as text, without the braces;
-        ``NULL`` for an empty object."""
-        return f"NULLIF(left(substr(({json_object})::text, 2), -1), '')"
+    def fragment(self, text: str) -> str:
+        """JSON text the document holds as it is (a parameter)."""
+        return self.param(text, "::text")
 
     def member(self, key: str, json_value: str) -> str:
         """One member ``"key": value`` as text (:func:`literal_key` keys only)."""
         if not literal_key(key):
             raise NotSupportedError(f"DocumentText: {key!r} is not a plain attribute name.")
-        return f"'\"{key}\": '::text || ({json_value})::text"
+        return f"'\"{key}\": ' || ({json_value})::text"
+
+    def column(self, key: str, role: str, text: bool) -> str:
+        """The member of a column's value; ``NULL`` (none) for ``NULL`` and, in a text column,
+        ``""`` (:class:`~django_scim.orm.mapping.Field` reads no value)."""
+        column = self.col[role]
+        if text:
+            return f"CASE WHEN {column} <> '' THEN {self.member(key, f'to_json({column})')} END"
+        return self.member(key, f"to_json({column})")
 
     def document(self) -> str:
-        """The document as text: members of JSON objects that the database writes as ``json``
-        (cheaper than ``jsonb``) joined in one object. Their keys are distinct: the stored keys
-        that the document sets itself are left out of the stored object (:attr:`replaced`), or
-        make the row fall back (``RESERVED_KEYS``)."""
+        """The document as text: its members written one by one and joined in one object
+        (cheaper than building ``json`` or ``jsonb`` values). Their keys are distinct: the
+        stored keys that the document sets itself are left out of the stored object
+        (:attr:`DocumentShape.replaced`), or make the row fall back (``RESERVED_KEYS``).
+        Parameters are taken in the order the text has them."""
         shape, col = self.shape, self.col
         scim_id = f"{col['id']}::text"
-        # The extensions' URNs, as the stored keys spell them (their order: jsonb's).
-        core = self.param(shape.core)
+        # The extensions' URNs as the stored keys spell them, in jsonb's order.
+        core = self.fragment(json.dumps(shape.core))
         present = "".join(
-            f", CASE WHEN {self.stored} ? {self.param(urn)}::text THEN {self.param(urn)}::text END"
+            f" || CASE WHEN {self.stored} ? {self.param(urn)}::text"
+            f" THEN {self.fragment(', ' + json.dumps(urn))} ELSE '' END"
             for urn in shape.containers
         )
-        schemas = f"array_to_json(array_remove(ARRAY[{core}::text{present}], NULL))"
-        members = [self.members(f"json_build_object('schemas', {schemas}, 'id', {scim_id})")]
+        members = [f"'\"schemas\": [' || {core}{present} || '], \"id\": \"' || {scim_id} || '\"'"]
         if "externalid" not in shape.omitted:
-            external_id = col["external_id"]
-            members.append(
-                f"CASE WHEN {external_id} <> ''"
-                f" THEN {self.member('externalId', f'to_json({external_id})')} END"
-            )
-        members.append(self.members(f"{self.stored} - {self.param(list(shape.replaced), '::text[]')}"))
-        fields = [(key, role, text) for key, role, text in shape.fields if key.lower() not in shape.omitted]
-        if fields:
-            pairs = ", ".join(f"{self.key(key)}, {self.scalar(role, text)}" for key, role, text in fields)
-            members.append(self.members(f"json_strip_nulls(json_build_object({pairs}))"))
+            members.append(self.column("externalId", "external_id", True))
+        stored = f"{self.stored} - {self.param(list(shape.replaced), '::text[]')}"
+        members.append(f"NULLIF(left(substr(({stored})::text, 2), -1), '')")
+        for key, role, text in shape.fields:
+            if key.lower() not in shape.omitted:
+                members.append(self.column(key, role, text))
         for parent, subs in shape.nested:
             if parent.lower() in shape.omitted:
                 continue
-            stored = f"({self.stored} -> {self.key(parent)})"
+            value = f"({self.stored} -> {self.key(parent)})"
             keys = "ARRAY[" + ", ".join(self.key(key) for key, _role, _text in subs) + "]"
             pairs = ", ".join(f"{self.key(key)}, {self.scalar(role, text)}" for key, role, text in subs)
-            # The stored object holds no null (unfit_path): stripping the nulls of the
-            # columns strips nothing else.
+            # The stored object holds no null (unfit_path): stripping nulls strips only the
+            # columns' values that are none.
             merged = (
-                f"(CASE WHEN jsonb_typeof({stored}) = 'object' THEN {stored} ELSE '{{}}'::jsonb END - {keys})"
+                f"(CASE WHEN jsonb_typeof({value}) = 'object' THEN {value} ELSE '{{}}'::jsonb END - {keys})"
                 f" || jsonb_strip_nulls(jsonb_build_object({pairs}))"
             )
-            members.append(
-                self.members(
-                    f"json_strip_nulls(json_build_object({self.key(parent)},"
-                    f" NULLIF({merged}, '{{}}'::jsonb)))"
-                )
-            )
+            members.append(f"CASE WHEN {merged} <> '{{}}'::jsonb THEN {self.member(parent, merged)} END")
         for key, role, default_type in shape.primary:
             if key.lower() in shape.omitted:
                 continue
-            stored = f"({self.stored} -> {self.key(key)})"
+            value = f"({self.stored} -> {self.key(key)})"
             column = col[role]
-            first = self.member(key, stored)
-            built = self.member(
-                key,
-                f"json_build_array(json_build_object('value', {column},"
-                f" 'type', {self.param(default_type)}::text,"
-                " 'primary', true))",
-            )
+            primary_tail = ", " + json.dumps({"type": default_type, "primary": True})[1:] + "]"
+            built = "'[{\"value\": ' || to_json(" + column + ")::text || " + self.fragment(primary_tail)
             members.append(
-                f"CASE WHEN jsonb_typeof({stored}) = 'array' AND jsonb_array_length({stored}) > 0"
-                f" THEN {first}"
-                f" WHEN COALESCE({column}, '') <> '' THEN {built} END"
+                f"CASE WHEN jsonb_typeof({value}) = 'array' AND jsonb_array_length({value}) > 0"
+                f" THEN {self.member(key, value)}"
+                f" WHEN COALESCE({column}, '') <> '' THEN {self.member(key, built)} END"
             )
         if "meta" not in shape.omitted:
-            # Parameters in the order the text has them.
-            resource_type = self.param(shape.resource_type)
             head, tail = shape.location
-            location = f"{self.param(head)}::text || {scim_id} || {self.param(tail)}::text"
+            created = self.fragment(json.dumps({"resourceType": shape.resource_type})[:-1] + ', "created": "')
+            modified = self.fragment('", "lastModified": "')
+            location = self.fragment('", "location": ' + json.dumps(head)[:-1])
+            version = self.fragment(json.dumps(tail)[1:] + ', "version": "W/\\"')
+            close = self.fragment('\\""}')
             meta = (
-                f"json_build_object('resourceType', {resource_type}::text,"
-                f" 'created', {self.timestamp(col['created'])},"
-                f" 'lastModified', {self.timestamp(col['last_modified'])},"
-                f" 'location', {location},"
-                f" 'version', 'W/\"' || {col['version']} || '\"')"
+                f"{created} || {self.timestamp(col['created'])} || {modified}"
+                f" || {self.timestamp(col['last_modified'])} || {location} || {scim_id} || {version}"
+                f" || {col['version']}::text || {close}"
             )
             members.append(self.member("meta", meta))
         return "'{' || concat_ws(', ', " + ", ".join(members) + ") || '}'"
+
+    def scalar(self, role: str, text: bool) -> str:
+        return f"NULLIF({self.col[role]}, '')" if text else self.col[role]
 
 
 _LITERAL_KEY = re.compile(r"[A-Za-z][A-Za-z0-9_-]*|\$ref")
