@@ -65,8 +65,8 @@ from ..orm.documents import (
     DocumentShape,
     DocumentText,
     JSONText,
+    MemberWriter,
     literal_key,
-    with_member,
 )
 from ..orm.instances import instance_maker
 from ..orm.mapping import MISSING, AttributeMapping, Field, Password, PrimaryValue, WriteContext, as_mapping
@@ -648,7 +648,7 @@ class ResourceAdapter:
         :meth:`location` or :meth:`etag` overridden, an attribute the projection returns in
         part, or a mapping that is not a plain column (this package's :class:`Field` of one
         text, boolean or integer column, :class:`PrimaryValue` of a text column at the top
-        level, :class:`Password`). Worked out once per adapter and projection rules."""
+        level, :class:`Password`). Worked out once per configuration and projection rules."""
         model = self.get_model()
         if (
             not settings.USE_TZ
@@ -658,20 +658,32 @@ class ResourceAdapter:
             or type(self).etag is not ResourceAdapter.etag
         ):
             return None
-        partial = projection.partial_names()
         location = self._location_parts()
-        if partial is None or location is None:
+        if location is None:
             return None
-        known: dict[Hashable, DocumentShape | None] = self.__dict__.setdefault("_scim_document_shapes", {})
         excluded = projection.excluded_attributes
-        key = (partial, location, None if excluded is None else tuple(excluded))
-        if key not in known:
-            known[key] = self._document_shape(projection, partial, location)
-        return known[key]
+        inputs = self.__dict__.get("_scim_resolved_key")
+        key = (
+            "document shape", inputs, type(self), model, self.get_companion_model(), self.companion_accessor,
+            tuple(
+                (path, type(mapping), getattr(mapping, "field", None), getattr(mapping, "default_type", None))
+                for path, _keys, mapping in self.get_attribute_map()
+            ),
+            projection.attributes is None, None if excluded is None else tuple(excluded), location,
+        )  # fmt: skip
+        if inputs is None or _RESOLVED.get(inputs) is not self.resource_type:
+            # A resource type resolved for this adapter alone (a schema given as a dict).
+            return self._document_shape(projection, location)
+        if key not in _RESOLVED:
+            _RESOLVED[key] = self._document_shape(projection, location)
+        return _RESOLVED[key]  # type: ignore[no-any-return]
 
     def _document_shape(
-        self, projection: scim_document.Projection, partial: frozenset[str], location: tuple[str, str]
+        self, projection: scim_document.Projection, location: tuple[str, str]
     ) -> DocumentShape | None:
+        partial = projection.partial_names()
+        if partial is None:
+            return None
         model = self.get_model()
         columns = {role: f"{self.companion_accessor}__{role}" for role in COMPANION_ROLES}
         fields: list[tuple[str, str, bool]] = []
@@ -786,6 +798,7 @@ class ResourceAdapter:
             docs = self.render_many(objs, attributes=attributes, excluded_attributes=excluded_attributes)
             rendered = {obj.pk: projection(doc) for obj, doc in zip(objs, docs, strict=True)}
         found: list[tuple[Any, Any]] = []
+        members = MemberWriter()
         for pk, text in rows:
             if text is None:
                 if pk in rendered:  # else deleted since
@@ -795,7 +808,7 @@ class ResourceAdapter:
             for attr, values in relations.items():
                 value = values.get(pk)
                 if value:
-                    document = with_member(document, attr, value)
+                    document = members.add(document, attr, value)
             found.append((pk, document))
         return found
 

@@ -110,12 +110,18 @@ class UserAdapter(ResourceAdapter):
         ids = {row[1]: str(row[3]) for row in rows if row[3] is not None}
         ids.update(groups.companion_ids({row[1] for row in rows if row[3] is None}))
         location = groups.location_builder()
+        # One value per group, shared by its members' lists (a response's documents are only
+        # serialised; see render_many).
+        values: dict[Any, dict[str, Any]] = {}
         result: dict[Any, list[dict[str, Any]]] = defaultdict(list)
         for user_pk, group_pk, display, _companion in rows:
-            scim_id = ids[group_pk]
-            result[user_pk].append(
-                {"value": scim_id, "$ref": location(scim_id), "display": display, "type": "direct"}
-            )
+            value = values.get(group_pk)
+            if value is None:
+                scim_id = ids[group_pk]
+                value = values[group_pk] = {
+                    "value": scim_id, "$ref": location(scim_id), "display": display, "type": "direct",
+                }  # fmt: skip
+            result[user_pk].append(value)
         return {"groups": result}
 
     def _group_rows(self, groups: ResourceAdapter, objs: Sequence[models.Model]) -> list[tuple[Any, ...]]:

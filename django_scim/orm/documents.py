@@ -15,7 +15,7 @@ change (an empty object, a key that the document sets itself, an attribute the p
 not return whole, an undeclared extension, a ``PrimaryValue`` list whose main value differs
 from its column, a row without its companion...) come back as ``NULL``, and the caller renders
 those in Python. Relation-backed attributes (a user's ``groups``) are not written here: the
-caller adds them to the text (:func:`with_member`).
+caller adds them to the text (:class:`MemberWriter`).
 """
 
 from __future__ import annotations
@@ -313,11 +313,29 @@ def unfit_path(shape: DocumentShape) -> str:
     return f"strict $.keyvalue() ? ({' || '.join(unfit)})"
 
 
-def with_member(document: JSONText, key: str, value: Any) -> JSONText:
-    """``document`` (a JSON object's text) with ``key`` set to ``value``; ``key`` must not be
-    in it already."""
-    member = json.dumps({key: value}, ensure_ascii=False, separators=(",", ":"))
-    return JSONText(f"{document[:-1]}, {member[1:]}" if document != "{}" else member)
+class MemberWriter:
+    """Adds members to written documents (:meth:`add`), each distinct value object (by
+    identity: the values of a relation repeat across a page, e.g. a group in its members'
+    ``groups``) encoded once."""
+
+    def __init__(self) -> None:
+        self._texts: dict[int, tuple[Any, str]] = {}
+
+    def _text(self, item: Any) -> str:
+        found = self._texts.get(id(item))
+        if found is None:
+            # The object is kept with its text, so that its id() is not reused meanwhile.
+            found = self._texts[id(item)] = (
+                item,
+                json.dumps(item, ensure_ascii=False, separators=(",", ":")),
+            )
+        return found[1]
+
+    def add(self, document: JSONText, key: str, values: Sequence[Any]) -> JSONText:
+        """``document`` (a JSON object's text, without ``key``) with ``key`` set to the list
+        ``values``."""
+        member = f"{json.dumps(key)}:[" + ",".join(map(self._text, values)) + "]"
+        return JSONText(f"{document[:-1]}, {member}}}" if document != "{}" else f"{{{member}}}")
 
 
 def encode_list(head: bytes, resources: Sequence[bytes]) -> bytes:
