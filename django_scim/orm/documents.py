@@ -283,7 +283,7 @@ def unfit_path(shape: DocumentShape) -> str:
     """The JSON path that finds, in a row's stored JSON, what makes the SQL document differ
     from the Python one (:class:`DocumentText` writes ``NULL`` for the row then)."""
     top = {name for name in shape.partial if ":" not in name} | RESERVED_KEYS
-    replaced = f"@.key like_regex {_string(_regex(shape.replaced))}" if shape.replaced else "1 == 0"
+    replaced = " || ".join(f"@.key == {_string(key)}" for key in shape.replaced) or "1 == 0"
     containers = []
     for urn in shape.containers:
         prefix = urn.lower() + ":"
