@@ -805,8 +805,8 @@ class ResourceAdapter:
                     found.append((pk, rendered[pk]))
                 continue
             document = JSONText(text)
-            for attr, values in relations.items():
-                value = values.get(pk)
+            for attr, by_key in relations.items():
+                value = by_key.get(pk)
                 if value:
                     document = members.add(document, attr, value)
             found.append((pk, document))

@@ -96,7 +96,15 @@ class DocumentText(Func):
         self.roles = tuple(role for role, _lookup in shape.columns)
         super().__init__(*(F(lookup) for _role, lookup in shape.columns))
 
-    def as_sql(self, compiler: Any, connection: Any, **extra_context: Any) -> Any:
+    def as_sql(
+        self,
+        compiler: Any,
+        connection: Any,
+        function: str | None = None,
+        template: str | None = None,
+        arg_joiner: str | None = None,
+        **extra_context: Any,
+    ) -> Any:
         raise NotSupportedError("DocumentText is written for PostgreSQL only (DOCUMENT_VENDORS).")
 
     def as_postgresql(self, compiler: Any, connection: Any, **extra_context: Any) -> Any:

@@ -16,7 +16,7 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Callable, Hashable, Sequence
-from typing import TYPE_CHECKING, Any, NamedTuple
+from typing import TYPE_CHECKING, Any, NamedTuple, cast
 
 from django.core import signing
 from django.db import connections, router
@@ -96,7 +96,8 @@ class ScimPagination:
     def render(self, objs: Sequence[Model | Written]) -> list[Any]:
         """Documents of a page, with ``attributes`` / ``excludedAttributes`` applied (section 3.4.2.5)."""
         if objs and isinstance(objs[0], Written):
-            return [written.document for written in objs]  # type: ignore[union-attr]
+            return [cast(Written, written).document for written in objs]
+        instances = cast("Sequence[Model]", objs)
         rt = self.adapter.resource_type
         projection = {
             "attributes": self.query.attributes,
@@ -104,7 +105,7 @@ class ScimPagination:
         }
         # The adapter skips loading relations (Group members) that the projection drops.
         apply = scim_document.Projection(rt, **projection)
-        return [apply(doc) for doc in self.adapter.render_many(objs, **projection)]
+        return [apply(doc) for doc in self.adapter.render_many(instances, **projection)]
 
     def response(self) -> dict[str, Any]:
         """The ListResponse body."""
