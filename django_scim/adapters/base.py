@@ -669,6 +669,7 @@ class ResourceAdapter:
                 (path, type(mapping), getattr(mapping, "field", None), getattr(mapping, "default_type", None))
                 for path, _keys, mapping in self.get_attribute_map()
             ),
+            self.relation_attributes, self.read_only_relations,
             projection.attributes is None, None if excluded is None else tuple(excluded), location,
         )  # fmt: skip
         if inputs is None or _RESOLVED.get(inputs) is not self.resource_type:
