@@ -268,8 +268,9 @@ def literal_key(name: str) -> bool:
 
 
 def _regex(names: Iterable[str]) -> str:
-    """A POSIX regular expression matching exactly ``names``."""
-    return "^(" + "|".join(re.sub(r"([^A-Za-z0-9])", r"\\\1", name) for name in sorted(names)) + ")$"
+    """A PostgreSQL regular expression matching exactly ``names`` (its special characters
+    escaped: a backslash before any other character would be an escape of its own)."""
+    return "^(" + "|".join(re.sub(r"([\\^$.|?*+()\[\]{}])", r"\\\1", name) for name in sorted(names)) + ")$"
 
 
 def _string(text: str) -> str:
