@@ -125,6 +125,7 @@ SUITES: tuple[tuple[str, tuple[str, ...], bool], ...] = (
                     "query_cost",
                     "lookups",
                     "cached_pages",
+                    "written_documents",
                     "write_cost",
                     "listing",
                     "users",
