@@ -1128,3 +1128,36 @@ def test_returned_attributes_follow_the_lists_and_the_resource_type() -> None:
         "Group", "/Groups", Schema(GROUP_SCHEMA, "Group", attributes=(Attribute("displayName"),))
     )
     assert returned_attributes(lean) == {"displayName"}
+
+
+def test_the_treatment_of_an_attribute_is_what_the_projection_does_to_it() -> None:
+    """RFC 7643 section 7 ``returned`` and RFC 7644 section 3.4.2.5: ``treatment`` tells, for any
+    value, whether the projection returns an attribute whole (True), leaves it out (False) or
+    returns a part of it (None); the projection of documents agrees."""
+    default = Projection(USER)
+    assert default.treatment("userName") is True
+    assert default.treatment("USERNAME") is True
+    assert default.treatment("password") is False  # returned: never
+    assert default.treatment("notAnAttribute") is True  # undeclared: returned like default ones
+    assert default.treatment("employeeNumber", ENTERPRISE.lower()) is True
+    excluded = Projection(USER, excluded_attributes=["emails", "name.givenName"])
+    assert excluded.treatment("emails") is False
+    assert excluded.treatment("name") is None
+    document = {"schemas": [USER_SCHEMA], "id": "1", "emails": [{"value": "a@x"}], "name": {"givenName": "A"}}
+    assert "emails" not in excluded(document)
+    assert "name" not in excluded(document)  # its only part was excluded
+
+
+def test_partial_names_are_the_attributes_not_returned_whole() -> None:
+    """What a document built outside Python (the database) must not hold for the projection to
+    leave it as it is: names only, or ``None`` when the rules need more than names."""
+    names = Projection(USER).partial_names()
+    assert names is not None
+    assert "password" in names and "username" not in names and "emails" not in names
+    excluded = Projection(USER, excluded_attributes=["nickName", f"{ENTERPRISE}:employeeNumber", "bogus"])
+    found = excluded.partial_names()
+    assert found is not None
+    assert {"nickname", f"{ENTERPRISE.lower()}:employeenumber", "bogus"} <= found
+    assert Projection(USER, attributes=["userName"]).partial_names() is None
+    assert Projection(USER, excluded_attributes=["name.givenName"]).partial_names() is None
+    assert Projection(USER, excluded_attributes=[ENTERPRISE]).partial_names() is None

@@ -284,6 +284,22 @@ def test_overridden_render_hooks_keep_the_python_render(settings: Any) -> None:
     assert adapter.cached_documents(("test",), lambda: adapter.get_queryset(), []) is None
 
 
+def test_an_adapter_can_keep_the_python_render(settings: Any, scim: ScimClient) -> None:
+    """``document_shape()`` returning ``None`` turns the written documents off for an adapter."""
+    settings.SCIM = {"RESOURCE_TYPES": {"User": {"ADAPTER": f"{__name__}.RenderedInPython"}}}
+    make_user("u", {"nickName": "n"})
+    adapter = get_adapter("User")
+    assert adapter.cached_documents(("test",), lambda: adapter.get_queryset(), []) is None
+    assert [user["nickName"] for user in get_ok(scim, "/Users?count=5")["Resources"]] == ["n"]
+
+
+class RenderedInPython(UserAdapter):
+    """Keeps the Python render for every page."""
+
+    def document_shape(self, projection: Projection) -> None:
+        return None
+
+
 class LocatedElsewhere(UserAdapter):
     """Builds its locations its own way."""
 
