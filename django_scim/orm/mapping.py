@@ -179,14 +179,21 @@ class PrimaryValue(AttributeMapping):
 
     @staticmethod
     def _main_index(values: list[Any]) -> int | None:
-        for index, item in enumerate(values):
-            if isinstance(item, dict) and item.get("primary") is True:
+        """The primary value's index, else the first value's; values that are not objects
+        (stored by other code than SCIM's) are never the main one."""
+        objects = [index for index, item in enumerate(values) if isinstance(item, dict)]
+        for index in objects:
+            if values[index].get("primary") is True:
                 return index
-        return 0 if values else None
+        return objects[0] if objects else None
 
     def read(self, obj: Model, stored: Any) -> Any:
         current = getattr(obj, self.field, "") or ""
-        values = [dict(item) for item in stored] if isinstance(stored, list) else []
+        values = (
+            [dict(item) if isinstance(item, dict) else item for item in stored]
+            if isinstance(stored, list)
+            else []
+        )
         index = self._main_index(values)
         if index is None:
             if not current:

@@ -152,6 +152,10 @@ FALLBACK: dict[str, Callable[[], User]] = {
     "an email that is an empty object": lambda: make_user(
         "emptymail", {"emails": [{"value": "q@x", "primary": True}, {}]}, email="q@x"
     ),
+    "an email that is no object": lambda: make_user(
+        "plain", {"emails": ["s@x", {"value": "t@x"}]}, email="t@x"
+    ),
+    "no email that is an object": lambda: make_user("strings", {"emails": ["s@x"]}, email="u@x"),
     "a stored password": lambda: make_user("secret", {"Password": "x"}),
     "a stored id": lambda: make_user("ided", {"ID": "x"}),
     "stored meta": lambda: make_user("metaed", {"meta": {"version": "x"}}),
@@ -335,15 +339,11 @@ COLUMN = st.sampled_from(["", "a@x", "v", AWKWARD])
 def _stored(data: st.DataObject) -> dict[str, Any]:
     stored = data.draw(st.dictionaries(KEYS, VALUES, max_size=4))
     if isinstance(stored.get("emails"), list):
-        # PrimaryValue reads a list of objects (a list holding anything else fails in Python too).
-        stored["emails"] = data.draw(
-            st.lists(
-                st.dictionaries(
-                    st.sampled_from(["value", "primary", "type"]), SCALARS | st.just(True), max_size=3
-                ),
-                max_size=3,
-            )
+        # PrimaryValue reads the objects of a list (anything else in it is never the main value).
+        emails = st.dictionaries(
+            st.sampled_from(["value", "primary", "type"]), SCALARS | st.just(True), max_size=3
         )
+        stored["emails"] = data.draw(st.lists(emails | SCALARS, max_size=3))
     return stored
 
 
