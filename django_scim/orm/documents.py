@@ -132,10 +132,8 @@ class _Writer:
 
     @staticmethod
     def key(name: str) -> str:
-        """A document key as an SQL literal (:func:`literal_key` keys only)."""
-        if not literal_key(name):
-            raise NotSupportedError(f"DocumentText: {name!r} is not a plain attribute name.")
-        return f"'{name}'::text"
+        """A document key as an SQL literal."""
+        return f"'{_plain(name)}'::text"
 
     def sql(self) -> tuple[str, list[Any]]:
         condition = self.condition()
@@ -178,10 +176,8 @@ class _Writer:
         return self.param(text, "::text")
 
     def member(self, key: str, json_value: str) -> str:
-        """One member ``"key": value`` as text (:func:`literal_key` keys only)."""
-        if not literal_key(key):
-            raise NotSupportedError(f"DocumentText: {key!r} is not a plain attribute name.")
-        return f"'\"{key}\": ' || ({json_value})::text"
+        """One member ``"key": value`` as text."""
+        return f"'\"{_plain(key)}\": ' || ({json_value})::text"
 
     def column(self, key: str, role: str, text: bool) -> str:
         """The member of a column's value; ``NULL`` (none) for ``NULL`` and, in a text column,
@@ -265,6 +261,13 @@ def literal_key(name: str) -> bool:
     """Whether :class:`DocumentText` can write the document key ``name`` (an attribute name of
     RFC 7643 section 2.1's ``ATTRNAME``, or ``$ref``)."""
     return _LITERAL_KEY.fullmatch(name) is not None
+
+
+def _plain(name: str) -> str:
+    """``name``, which goes into the SQL text as it is: :func:`literal_key` names only."""
+    if not literal_key(name):
+        raise NotSupportedError(f"DocumentText: {name!r} is not a plain attribute name.")
+    return name
 
 
 def _regex(names: Iterable[str]) -> str:
