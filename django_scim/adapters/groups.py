@@ -135,9 +135,9 @@ class GroupAdapter(ResourceAdapter):
             )
         }
 
-    def membership_keys(self, group_pks: Sequence[Any]) -> QuerySet[Any]:
-        """The member keys of the groups ``group_pks``, read from the membership table alone
-        (the many-to-many relation's through model, one column): a ``values()`` queryset."""
+    def membership_table(self) -> tuple[type[models.Model], str, str]:
+        """The members relation's through model, with its column (attname) of the member's key
+        and its column of the group's key."""
         field = self.get_model()._meta.get_field(self.members_relation)
         if isinstance(field, models.ForeignObjectRel):
             # Declared on the member model (auth.User.groups): its own side is the member.
@@ -146,9 +146,15 @@ class GroupAdapter(ResourceAdapter):
         else:
             m2m = field
             member_side, group_side = m2m.m2m_reverse_field_name(), m2m.m2m_field_name()  # type: ignore[attr-defined]
-        through = m2m.remote_field.through  # type: ignore[union-attr]
-        member_column = through._meta.get_field(member_side).attname
-        return through._default_manager.filter(**{f"{group_side}__in": group_pks}).values(member_column)
+        through: type[models.Model] = m2m.remote_field.through  # type: ignore[union-attr]
+        columns = through._meta
+        return through, columns.get_field(member_side).attname, columns.get_field(group_side).attname
+
+    def membership_keys(self, group_pks: Sequence[Any]) -> QuerySet[Any]:
+        """The member keys of the groups ``group_pks``, read from the membership table alone
+        (the many-to-many relation's through model, one column): a ``values()`` queryset."""
+        through, member_column, group_column = self.membership_table()
+        return through._default_manager.filter(**{f"{group_column}__in": group_pks}).values(member_column)
 
     def member_query_name(self) -> str:
         """The query name from a member model to this group model (``groups`` on auth.User)."""

@@ -13,7 +13,7 @@ from django.conf import settings
 from django.contrib.auth import SESSION_KEY, get_user_model
 from django.core.exceptions import ImproperlyConfigured
 from django.db import connections, models, router, transaction
-from django.db.models import OuterRef, Subquery
+from django.db.models import Exists, OuterRef, Subquery
 from django.dispatch import receiver
 from django.utils import timezone
 
@@ -152,30 +152,38 @@ class UserAdapter(ResourceAdapter):
 
     def relation_columns(self, returned: Collection[str], alias: str) -> dict[str, RelationColumn]:
         """``groups``, when the response has them: a JSON array of ``[pk, display, SCIM id]``
-        per group of the user, aggregated by a correlated subquery
-        (:class:`~django_scim.orm.aggregates.JSONRows`) scoped as :meth:`load_relations` scopes
-        its query. Not where the group adapter's own SQL may not be reused (:meth:`reuses_sql`)
-        or the database has no JSON aggregate."""
+        per group of the user (:class:`~django_scim.orm.aggregates.JSONRows`), scoped as
+        :meth:`load_relations` scopes its query. Not where the group adapter's own SQL may not be
+        reused (:meth:`reuses_sql`) or the database has no JSON aggregate.
+
+        The subquery reads the user's membership rows, and each group's display and SCIM id by
+        a scalar subquery of one table. PostgreSQL planned that in 0.16 ms less than the same
+        rows as a three-table join (0.35 against 0.51 ms for the user's whole statement, issue
+        7), and plans every lookup anew.
+        """
         if "groups" not in returned or not is_served(self.group_resource_type):
             return {}
         groups = self.group_adapter()
         if not groups.reuses_sql() or connections[alias].vendor not in JSON_ROWS_VENDORS:
             return {}
-        relation = groups.members_relation  # type: ignore[attr-defined]
-        group_model, display, accessor = groups.get_model(), groups.display_field, groups.companion_accessor
+        group_model, display = groups.get_model(), groups.display_field
+        companion_model = groups.get_companion_model()
 
         def expression() -> Subquery:
-            # Scoped to the tenant: another tenant's group (linked outside SCIM) is not listed.
-            rows = (
-                groups.scoped(group_model._default_manager.filter(**{relation: OuterRef("pk")}))
-                .order_by()
-                .values(relation)
-                .annotate(rows=JSONRows("pk", display, f"{accessor}__id"))
-                .values("rows")
-            )
-            return Subquery(rows)
+            through, member_column, group_column = groups.membership_table()  # type: ignore[attr-defined]
+            group = OuterRef(group_column)
+            memberships = through._default_manager.filter(**{member_column: OuterRef("pk")})
+            if groups.tenancy:
+                # Scoped to the tenant: another tenant's group (linked outside SCIM) is not listed.
+                visible = groups.scoped(group_model._default_manager.filter(pk=group))
+                memberships = memberships.filter(Exists(visible))
+            display_of = group_model._default_manager.filter(pk=group).order_by().values(display)
+            scim_id = companion_model._default_manager.filter(resource=group).order_by().values("pk")
+            rows = JSONRows(group_column, Subquery(display_of), Subquery(scim_id))
+            return Subquery(memberships.order_by().values(rows=rows))
 
-        key = ("groups", type(groups), group_model, relation, display, accessor, groups.tenant)
+        relation = groups.members_relation  # type: ignore[attr-defined]
+        key = ("groups", type(groups), group_model, relation, display, companion_model, groups.tenant)
         return {"groups": RelationColumn(expression, key)}
 
     def group_adapter(self) -> ResourceAdapter:

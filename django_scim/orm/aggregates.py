@@ -9,27 +9,28 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.db.models import Aggregate, JSONField
-from django.db.models.functions import JSONArray
+from django.db.models import Func, JSONField
 
 #: The database vendors :class:`JSONRows` compiles on.
 JSON_ROWS_VENDORS = frozenset({"postgresql", "sqlite"})
 
 
-class JSONRows(Aggregate):
-    """The aggregated rows as a JSON array holding one array of ``expressions`` per row.
+class JSONRows(Func):
+    """All the rows of a subquery as one JSON array holding an array of ``expressions`` per row.
 
-    ``NULL`` (Python ``None``) when there is no row, in no particular order. PostgreSQL
-    ``JSONB_AGG`` (``jsonb``, which Django reads as text and decodes as a ``JSONField``), SQLite
-    ``JSON_GROUP_ARRAY``; other vendors: see :data:`JSON_ROWS_VENDORS`.
+    The only column of a subquery (``Subquery(queryset.values(rows=JSONRows(...)))``): it
+    aggregates every row the subquery's ``WHERE`` keeps. Django does not know it for an
+    aggregate, so the subquery has no ``GROUP BY``, which PostgreSQL would plan for nothing: the
+    correlated subquery has one group. ``NULL`` (Python ``None``) when there is no row, in no
+    particular order. PostgreSQL ``JSONB_AGG(JSONB_BUILD_ARRAY(...))`` (``jsonb``, which Django
+    reads as text and decodes as a ``JSONField``), SQLite ``JSON_GROUP_ARRAY(JSON_ARRAY(...))``;
+    other vendors: see :data:`JSON_ROWS_VENDORS`.
     """
 
     function = "JSONB_AGG"
-    name = "JSONRows"
+    template = "%(function)s(JSONB_BUILD_ARRAY(%(expressions)s))"
     output_field = JSONField()
 
-    def __init__(self, *expressions: Any, **extra: Any) -> None:
-        super().__init__(JSONArray(*expressions), **extra)
-
     def as_sqlite(self, compiler: Any, connection: Any, **extra_context: Any) -> Any:
-        return self.as_sql(compiler, connection, function="JSON_GROUP_ARRAY", **extra_context)
+        function, template = "JSON_GROUP_ARRAY", "%(function)s(JSON_ARRAY(%(expressions)s))"
+        return self.as_sql(compiler, connection, function=function, template=template, **extra_context)
