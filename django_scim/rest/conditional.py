@@ -52,8 +52,10 @@ class WritePreconditions:
     """``If-Match`` / ``If-Unmodified-Since`` of a write, checked by the adapter on the locked row."""
 
     def __init__(self, request: Request) -> None:
-        self.if_match = request.headers.get("If-Match")
-        self.if_unmodified_since = request.headers.get("If-Unmodified-Since")
+        # META, as Django's ConditionalGetMiddleware reads it: request.headers would copy every
+        # header of the request into a dict first.
+        self.if_match = request.META.get("HTTP_IF_MATCH")
+        self.if_unmodified_since = request.META.get("HTTP_IF_UNMODIFIED_SINCE")
 
     def __bool__(self) -> bool:
         return bool(self.if_match or self.if_unmodified_since)
@@ -72,10 +74,10 @@ class WritePreconditions:
 
 def not_modified(request: Request, etag: str, last_modified: datetime) -> bool:
     """True when a GET / HEAD may be answered 304 (RFC 7232 sections 3.2 and 3.3)."""
-    if_none_match = request.headers.get("If-None-Match")
+    if_none_match = request.META.get("HTTP_IF_NONE_MATCH")
     if if_none_match is not None:
         return etag_matches(if_none_match, etag)
-    if_modified_since = request.headers.get("If-Modified-Since")
+    if_modified_since = request.META.get("HTTP_IF_MODIFIED_SINCE")
     if if_modified_since is not None:
         since = parse_http_date_safe(if_modified_since)
         return since is not None and _seconds(last_modified) <= since
