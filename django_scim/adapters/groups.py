@@ -146,7 +146,7 @@ class GroupAdapter(ResourceAdapter):
         else:
             m2m = field
             member_side, group_side = m2m.m2m_reverse_field_name(), m2m.m2m_field_name()  # type: ignore[attr-defined]
-        through: type[models.Model] = m2m.remote_field.through  # type: ignore[union-attr]
+        through = m2m.remote_field.through  # type: ignore[union-attr]
         columns = through._meta
         return through, columns.get_field(member_side).attname, columns.get_field(group_side).attname
 

@@ -166,7 +166,8 @@ class UserAdapter(ResourceAdapter):
         groups = self.group_adapter()
         if not groups.reuses_sql() or connections[alias].vendor not in JSON_ROWS_VENDORS:
             return {}
-        group_model, display = groups.get_model(), groups.display_field
+        # As relation_lookups() names a group's display.
+        group_model, display = groups.get_model(), groups.display_field or "pk"
         companion_model = groups.get_companion_model()
 
         def expression() -> Subquery:
