@@ -31,6 +31,8 @@ from typing import TYPE_CHECKING
 
 from django.db import DatabaseError, connections, router, transaction
 
+from .statements import statement_cursor
+
 if TYPE_CHECKING:
     from django.db.backends.base.base import BaseDatabaseWrapper
     from django.db.backends.utils import CursorWrapper
@@ -223,7 +225,7 @@ def table_rows(alias: str, table: str) -> int | None:
     if not kept_on(alias):
         return None
     connection = connections[alias]
-    with connection.cursor() as cursor:
+    with statement_cursor(connection) as cursor:
         cursor.execute(
             f"SELECT sum(delta), count(*), bool_or(base) FROM {_rowcount_table(connection)} "
             "WHERE table_name = %s",

@@ -15,9 +15,10 @@ slots, must be in it (model, tenant, settings read while building the queryset).
 from __future__ import annotations
 
 from collections import OrderedDict
-from collections.abc import Callable, Hashable, Iterable, Sequence
+from collections.abc import Callable, Hashable, Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import Any, TypeAlias
+from typing import TYPE_CHECKING, Any, TypeAlias
 
 from django.core.exceptions import EmptyResultSet, FieldDoesNotExist
 from django.db import DatabaseError, connections
@@ -25,6 +26,10 @@ from django.db.models import Field, Model, QuerySet, Subquery
 from django.db.models.signals import post_save, pre_save
 from django.db.models.sql import InsertQuery
 from django.db.models.sql.compiler import SQLCompiler
+
+if TYPE_CHECKING:
+    from django.db.backends.base.base import BaseDatabaseWrapper
+    from django.db.backends.utils import CursorWrapper
 
 #: Statements kept per connection (least recently used dropped first).
 MAX_STATEMENTS = 256
@@ -45,6 +50,36 @@ class _Compiled:
 #: The attribute of a connection (``connections[alias]``, one per thread) that holds its
 #: statements: they go when it goes, and one thread never runs another's compiler.
 _CACHE_ATTRIBUTE = "_scim_statements"
+
+
+#: The attribute of a connection that holds the cursor its statements run on, with the database
+#: connection and time zone it was made for.
+_CURSOR_ATTRIBUTE = "_scim_cursor"
+
+
+@contextmanager
+def statement_cursor(connection: BaseDatabaseWrapper) -> Iterator[CursorWrapper]:
+    """The cursor to run one statement of a request on: one per connection, kept and reused.
+
+    A new cursor cost about 40 us of CPU besides its statement (0.19 against 0.15 ms for the
+    token's lookup on PostgreSQL): Django's wrapper, psycopg's cursor, and for every type of
+    column a loader made anew (the timestamps' is Python, Django's). A request runs two to
+    four of these statements. The cursor goes with the database connection it was made on
+    (closed, or reopened after ``CONN_MAX_AGE``) and with the connection's time zone (the
+    timestamps' loader). It keeps its last result until its next statement runs.
+
+    While the connection logs its queries (``DEBUG``, ``CaptureQueriesContext``) each statement
+    gets a cursor of its own, as the ORM's do: those are made to log.
+    """
+    if connection.queries_logged:
+        with connection.cursor() as logged:
+            yield logged
+        return
+    kept = connection.__dict__.get(_CURSOR_ATTRIBUTE)
+    if kept is None or kept[0] is not connection.connection or kept[1] is not connection.timezone:
+        cursor = connection.cursor()
+        kept = connection.__dict__[_CURSOR_ATTRIBUTE] = (connection.connection, connection.timezone, cursor)
+    yield kept[2]
 
 
 def db_value(alias: str, field: Field[Any, Any], value: Any) -> Any:
@@ -124,7 +159,7 @@ def _positions(params: tuple[Any, ...], prepared: Sequence[Any]) -> tuple[int, .
 
 def _run(compiled: _Compiled, params: list[Any]) -> list[tuple[Any, ...]]:
     compiler = compiled.compiler
-    with compiler.connection.cursor() as cursor:
+    with statement_cursor(compiler.connection) as cursor:
         cursor.execute(compiled.sql, params)
         rows = cursor.fetchall()
     if not compiled.converters:
@@ -179,8 +214,7 @@ def insert(alias: str, obj: Model) -> None:
     if compiled is None or values is None:
         obj.save(using=alias, force_insert=True)
         return
-    connection = connections[alias]
-    with connection.cursor() as cursor:
+    with statement_cursor(connections[alias]) as cursor:
         cursor.execute(compiled[0], values)
     obj._state.adding = False
     obj._state.db = alias
@@ -203,7 +237,7 @@ def update(alias: str, obj: Model, update_fields: Sequence[str]) -> None:
         return
     assert meta.pk is not None
     connection = connections[alias]
-    with connection.cursor() as cursor:
+    with statement_cursor(connection) as cursor:
         cursor.execute(compiled[0], [*values, meta.pk.get_db_prep_value(obj.pk, connection)])
         if cursor.rowcount < 1:
             raise DatabaseError("Save with update_fields did not affect any rows.")

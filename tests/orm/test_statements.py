@@ -15,7 +15,8 @@ from urllib.parse import quote
 import pytest
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
-from django.db import DEFAULT_DB_ALIAS, DatabaseError, connection
+from django.db import DEFAULT_DB_ALIAS, DatabaseError, IntegrityError, connection, transaction
+from django.db.backends.utils import CursorDebugWrapper
 from django.db.models.signals import post_save, pre_save
 from django.test.utils import CaptureQueriesContext
 
@@ -435,3 +436,75 @@ def test_update_saves_through_save_when_receivers_listen() -> None:
         5,
         "set-by-receiver",
     )
+
+
+# --- the cursor the statements run on ------------------------------------------------------
+
+
+def _by_pk(user: Any) -> list[tuple[Any, ...]]:
+    pk = statements.db_value(DEFAULT_DB_ALIAS, User._meta.pk, user.pk)
+    build = Builds(lambda: User.objects.filter(pk=user.pk).values_list("username"))
+    return statements.values_rows(DEFAULT_DB_ALIAS, "cursor-by-pk", build, [pk])
+
+
+def test_the_statements_of_a_connection_share_one_cursor() -> None:
+    """Reads and writes from compiled SQL run on one cursor kept per connection (a new cursor
+    costs CPU besides its statement); each still answers its own rows."""
+    ada, bob = _users("ada", "bob")
+    with statements.statement_cursor(connection) as kept:
+        assert not isinstance(kept, CursorDebugWrapper)
+    assert _by_pk(ada) == [("ada",)]
+    statements.insert(DEFAULT_DB_ALIAS, _log_row(resource_id="on-the-kept-cursor"))
+    assert _by_pk(bob) == [("bob",)]
+    with statements.statement_cursor(connection) as again:
+        assert again is kept
+    assert ProvisioningLog.objects.filter(resource_id="on-the-kept-cursor").count() == 1
+
+
+def test_logged_statements_get_cursors_that_log_them() -> None:
+    """Under DEBUG or CaptureQueriesContext (django_assert_num_queries) every statement is
+    logged, as the ORM's are: the kept cursor was not made to log."""
+    (ada,) = _users("ada")
+    with statements.statement_cursor(connection) as kept:
+        pass
+    with CaptureQueriesContext(connection) as captured:
+        assert _by_pk(ada) == [("ada",)]
+        assert _by_pk(ada) == [("ada",)]
+        with statements.statement_cursor(connection) as logging:
+            assert logging is not kept and isinstance(logging, CursorDebugWrapper)
+    assert len(captured) == 2
+    assert all(User._meta.db_table in query["sql"] for query in captured.captured_queries)
+
+
+def test_a_failed_statement_leaves_the_kept_cursor_usable() -> None:
+    """A write refused by the database (here a duplicate key, as a race would make it) rolls
+    back to its savepoint; the next statement runs on the same cursor and answers."""
+    ada, bob = _users("ada", "bob")
+    companion = ScimUser.objects.create(resource=ada)
+    with statements.statement_cursor(connection) as kept:
+        pass
+    clash = ScimUser(
+        id=companion.id, resource=bob, created=companion.created, last_modified=companion.created
+    )
+    with pytest.raises(IntegrityError), transaction.atomic():
+        statements.insert(DEFAULT_DB_ALIAS, clash)
+    assert _by_pk(bob) == [("bob",)]
+    with statements.statement_cursor(connection) as again:
+        assert again is kept
+    assert ScimUser.objects.filter(resource=bob).count() == 0
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_new_connection_gets_a_new_cursor() -> None:
+    """A connection closed (CONN_MAX_AGE, an error) and opened again: the kept cursor belonged
+    to the old one, and the next statement gets a cursor on the new one."""
+    if connection.vendor == "sqlite":
+        pytest.skip("Django never closes SQLite's in-memory test database")
+    (ada,) = _users("ada")
+    with statements.statement_cursor(connection) as kept:
+        pass
+    connection.close()
+    assert _by_pk(ada) == [("ada",)]
+    with statements.statement_cursor(connection) as again:
+        assert again is not kept
+        assert again.cursor.connection is connection.connection
