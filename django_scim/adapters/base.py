@@ -954,9 +954,13 @@ class ResourceAdapter:
 
     def _location_parts(self) -> tuple[str, str] | None:
         """A resource's location as the text before and after its SCIM id, or ``None`` when
-        the URL pattern does not show the id as it is."""
-        head, found, tail = self._absolute(_probe_path(self.endpoint)).partition(_PROBE_ID)
-        return (head, tail) if found else None
+        the URL pattern does not show the id as it is. Worked out once per adapter (so per
+        request): :meth:`location_builder` and :meth:`document_shape` both ask."""
+        parts = self.__dict__.get("_scim_location_parts", MISSING)
+        if parts is MISSING:
+            head, found, tail = self._absolute(_probe_path(self.endpoint)).partition(_PROBE_ID)
+            parts = self.__dict__["_scim_location_parts"] = (head, tail) if found else None
+        return parts
 
     def _reverse_location(self, scim_id: str) -> str:
         return self._absolute(reverse("scim:resource", kwargs={"endpoint": self.endpoint, "pk": scim_id}))
