@@ -283,14 +283,20 @@ def _object(
     section 3.10).
     """
     raw = _gather(lookup, entries, prefix, options, dotted=dotted)
+    # The stored values by lower-cased name, folded once rather than searched per attribute.
+    folded = _folded(old) if old is not None else {}
     out: dict[str, Any] = {}
     for attr in attributes:
         path = prefix + attr.name
-        supplied = raw.get(attr.name.lower(), _MISSING)
+        lowered = attr.name.lower()
+        supplied = raw.get(lowered, _MISSING)
         if attr.mutability is Mutability.READ_ONLY:
             # RFC 7643 section 7 and RFC 7644 section 3.3: readOnly values "SHALL be ignored".
             continue
-        old_value = _get_ci(old, attr.name) if old is not None else None
+        old_value = None
+        if old is not None:
+            # The exact spelling first, as _get_ci() has it.
+            old_value = old[attr.name] if attr.name in old else folded.get(lowered)
         value = _MISSING if supplied is _MISSING else _coerce(attr, supplied, path, options, old_value)
         if attr.mutability is Mutability.IMMUTABLE and old is not None and _assigned(old_value):
             # RFC 7644 section 3.5.1: "If one or more values are already set for the attribute,
@@ -1013,6 +1019,15 @@ def _get_ci_key(mapping: Mapping[str, Any] | None, name: str) -> str | None:
         if isinstance(key, str) and key.lower() == lowered:
             return key
     return None
+
+
+def _folded(mapping: Mapping[str, Any]) -> dict[str, Any]:
+    """``mapping`` keyed by lower-cased names; of keys differing only in case, the first one's value."""
+    folded: dict[str, Any] = {}
+    for key, value in mapping.items():
+        if isinstance(key, str):
+            folded.setdefault(key.lower(), value)
+    return folded
 
 
 def _get_ci(mapping: Mapping[str, Any] | None, name: str) -> Any:

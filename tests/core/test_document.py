@@ -679,6 +679,19 @@ def test_immutable_change_is_a_mutability_error(change: dict[str, Any]) -> None:
     }
 
 
+def test_immutable_value_stored_in_another_spelling_is_found() -> None:
+    """RFC 7643 section 2.1: attribute names are case-insensitive, in stored documents too.
+
+    The stored value is found whatever the case of its key, and the exact spelling wins over
+    another one.
+    """
+    with pytest.raises(MutabilityError):
+        normalize(_widget(serial="S2"), WIDGET, existing={"SERIAL": "S1"})
+    assert normalize(_widget(), WIDGET, existing={"Serial": "S1"})["serial"] == "S1"
+    both = {"SERIAL": "S9", "serial": "S1"}
+    assert normalize(_widget(serial="s1"), WIDGET, existing=both)["serial"] == "s1"
+
+
 def test_immutable_sub_attribute_of_single_complex_is_checked() -> None:
     """RFC 7643 section 7: owner.value (immutable) may not change; owner.display may."""
     stored = normalize(_widget(owner={"value": "o1", "display": "One"}), WIDGET)
