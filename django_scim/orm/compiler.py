@@ -50,7 +50,7 @@ from ..core.filter import And, Compare, CompValue, Filter, FilterVisitor, Not, O
 from ..core.filter.evaluate import _comparator, parse_datetime
 from ..core.paths import AttrPath
 from ..core.schema import Attribute
-from . import trigram
+from . import keys, trigram
 
 if TYPE_CHECKING:
     from django.db.backends.base.base import BaseDatabaseWrapper
@@ -735,7 +735,10 @@ class QCompiler(FilterVisitor[Q]):
         if target.mirror is not None:
             mirrored = model._default_manager.filter(_SqlPredicate(_LowerLike(target.mirror, pattern)))
             candidates = candidates.union(mirrored.values("pk"), all=True)
-        return Q(pk__in=candidates)
+        # Read by key (orm.keys): as a semi-join, the plan followed the estimate of the LIKE, which
+        # comes from whether sampled values contain the text; one ANALYZE in ten at 100,000
+        # users estimated 1,200 rows for 12 and scanned the whole primary key (2 -> 33 ms).
+        return keys.key_among(router.db_for_read(model), candidates)
 
     def visit_value_path(self, node: ValuePath) -> Q:
         target = self.resolve(node.path)

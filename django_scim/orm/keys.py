@@ -16,7 +16,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from django.db import connections
-from django.db.models import F, Field, Lookup, QuerySet, Value
+from django.db.models import F, Field, Lookup, Q, QuerySet, Value
 
 
 class AnyOf(Lookup):  # type: ignore[type-arg]
@@ -37,12 +37,17 @@ class AnyOf(Lookup):  # type: ignore[type-arg]
 def key_in(queryset: QuerySet[Any], keys: QuerySet[Any]) -> QuerySet[Any]:
     """``queryset`` narrowed to the rows whose primary key is among ``keys`` (a one-column
     ``values()`` queryset), read by primary-key lookups."""
-    if connections[queryset.db].vendor != "postgresql":
-        return queryset.filter(pk__in=keys)
+    return queryset.filter(key_among(queryset.db, keys))
+
+
+def key_among(alias: str, keys: QuerySet[Any]) -> Q:
+    """The condition of :func:`key_in` on database ``alias``, to combine with others."""
+    if connections[alias].vendor != "postgresql":
+        return Q(pk__in=keys)
     # contrib.postgres imports psycopg: only on PostgreSQL.
     from django.contrib.postgres.expressions import ArraySubquery
 
-    return queryset.filter(AnyOf(F("pk"), ArraySubquery(keys)))
+    return Q(AnyOf(F("pk"), ArraySubquery(keys)))
 
 
 def values_in(

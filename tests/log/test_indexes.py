@@ -25,7 +25,9 @@ def _indexes() -> dict[str, list[str]]:
     """Index name -> its columns, for every index of the log table (the key's included)."""
     with connection.cursor() as cursor:
         constraints = connection.introspection.get_constraints(cursor, TABLE)
-    return {name: info["columns"] for name, info in constraints.items() if info["index"] or info["primary_key"]}
+    return {
+        name: info["columns"] for name, info in constraints.items() if info["index"] or info["primary_key"]
+    }
 
 
 def test_the_log_has_six_indexes_and_none_on_resource_type() -> None:
