@@ -14,6 +14,8 @@ from pathlib import Path
 REPO_ROOT = Path(__file__).resolve().parent.parent
 EXAMPLE_PROJECT = REPO_ROOT / "example_project"
 SETTINGS_MODULE = "benchmarks.settings"
+#: ``1`` when ``run.py --without-log`` runs: the benchmark settings turn the provisioning log off.
+WITHOUT_LOG_VARIABLE = "SCIM_BENCH_WITHOUT_LOG"
 
 
 def add_paths() -> None:

@@ -59,6 +59,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from benchmarks._setup import (  # noqa: E402
     EXAMPLE_PROJECT,
     REPO_ROOT,
+    WITHOUT_LOG_VARIABLE,
     configure_django,
     ensure_environment,
     server_environment,
@@ -979,6 +980,7 @@ def _metadata(args: argparse.Namespace, sizes: list[int]) -> dict[str, Any]:
         "smoke": args.smoke,
         "own_cluster": not args.database_url,
         "prepared_statements": args.prepared_statements,
+        "provisioning_log": not args.without_log,
     }
 
 
@@ -1028,6 +1030,12 @@ def parse_args(argv: Sequence[str]) -> argparse.Namespace:
         "and psycopg's prepared statements (server_side_binding=true&prepare_threshold=5), as a site "
         "without a transaction-pooling proxy may",
     )
+    parser.add_argument(
+        "--without-log",
+        action="store_true",
+        help='run the server with SCIM["LOG_ENABLED"] = False, to measure what the provisioning log '
+        "(on by default, one INSERT after every write) costs the writes",
+    )
     parser.add_argument("--scenarios", help="comma-separated scenario names to run (default: all)")
     parser.add_argument("--output", type=Path, help="JSON file to write (default: benchmarks/results/...)")
     args = parser.parse_args(argv)
@@ -1055,6 +1063,11 @@ def parse_args(argv: Sequence[str]) -> argparse.Namespace:
     return args
 
 
+def settings_environment(args: argparse.Namespace) -> dict[str, str]:
+    """The environment variables through which ``args`` reach ``benchmarks/settings.py``."""
+    return {WITHOUT_LOG_VARIABLE: "1" if args.without_log else "0"}
+
+
 def _terminate(signum: int, frame: FrameType | None) -> None:
     # SIGTERM/SIGHUP unwind like Ctrl-C, so gunicorn and the cluster are stopped and deleted.
     raise KeyboardInterrupt
@@ -1063,6 +1076,8 @@ def _terminate(signum: int, frame: FrameType | None) -> None:
 def main(argv: Sequence[str]) -> int:
     ensure_environment(__file__, argv, ["django", "psycopg", "gunicorn"])
     args = parse_args(argv)
+    # Read by the benchmark settings, here (the SQL count) and in gunicorn (server_environment()).
+    os.environ.update(settings_environment(args))
     for signum in (signal.SIGTERM, getattr(signal, "SIGHUP", None)):
         if signum is not None:
             signal.signal(signum, _terminate)

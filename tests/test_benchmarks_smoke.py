@@ -15,6 +15,7 @@ from __future__ import annotations
 import importlib.util
 import json
 import os
+import runpy
 import subprocess
 import sys
 from collections.abc import Callable
@@ -28,6 +29,7 @@ from benchmarks.run import (
     baseline_slice_seconds,
     interleave,
     parse_args,
+    settings_environment,
     slice_ratios,
     source_state,
 )
@@ -229,3 +231,20 @@ def test_the_source_state_names_the_commit_the_servers_import() -> None:
         pytest.skip("not a git checkout")
     state = source_state()
     assert state.startswith(head) and state == source_state()
+
+
+# --- --without-log: what the provisioning log costs, measured on request ---------------------
+
+
+@pytest.mark.parametrize(("flags", "logged"), [([], True), (["--without-log"], False)])
+def test_without_log_turns_the_provisioning_log_off_in_the_benchmark_settings(
+    monkeypatch: pytest.MonkeyPatch, flags: list[str], logged: bool
+) -> None:
+    args = parse_args(flags)
+    for name, value in settings_environment(args).items():
+        monkeypatch.setenv(name, value)
+    monkeypatch.syspath_prepend(str(REPO_ROOT / "example_project"))
+    settings = runpy.run_path(str(REPO_ROOT / "benchmarks" / "settings.py"))
+    assert settings["SCIM"].get("LOG_ENABLED", True) is logged
+    # Everything else stays the example project's.
+    assert settings["SCIM"]["RESOURCE_TYPES"] == {"Device": {"ADAPTER": "devices.scim.DeviceAdapter"}}
