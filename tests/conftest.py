@@ -104,6 +104,14 @@ def captured_sql() -> Iterator[list[str]]:
     found.extend(q["sql"] for q in captured.captured_queries)
 
 
+def query_plan(sql: str, params: Any) -> str:
+    """The database's plan of ``sql``, one line per row (SQLite's ``EXPLAIN QUERY PLAN``)."""
+    prefix = "EXPLAIN QUERY PLAN " if connection.vendor == "sqlite" else "EXPLAIN "
+    with connection.cursor() as cursor:
+        cursor.execute(prefix + sql, params)
+        return "\n".join(" ".join(str(part) for part in row) for row in cursor.fetchall())
+
+
 def pytest_ignore_collect(collection_path: Any, config: pytest.Config) -> bool | None:
     """``tests/variants/`` runs only under its own settings (``--ds tests.settings.custom_models``)."""
     from django.conf import settings

@@ -16,6 +16,7 @@ import pytest
 from django.db import connection
 
 from django_scim.adapters.registry import get_adapter
+from tests.conftest import query_plan
 
 pytestmark = pytest.mark.django_db
 
@@ -58,11 +59,7 @@ def _sql(adapter: Any, text: str) -> tuple[str, tuple[Any, ...]]:
 
 
 def _plan(adapter: Any, text: str) -> str:
-    sql, params = _sql(adapter, text)
-    prefix = "EXPLAIN QUERY PLAN " if connection.vendor == "sqlite" else "EXPLAIN "
-    with connection.cursor() as cursor:
-        cursor.execute(prefix + sql, params)
-        return "\n".join(" ".join(str(part) for part in row) for row in cursor.fetchall())
+    return query_plan(*_sql(adapter, text))
 
 
 def _external_id_indexes(adapter: Any) -> set[str]:

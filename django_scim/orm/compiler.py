@@ -724,7 +724,8 @@ class QCompiler(FilterVisitor[Q]):
             # The element synthesised from the mirror has a type and primary of its own.
             return None
         model = self.adapter.get_model()
-        if connections[router.db_for_read(model)].vendor != "postgresql":
+        alias = router.db_for_read(model)
+        if connections[alias].vendor != "postgresql":
             return None
         assert isinstance(value, str)
         pattern = trigram.like_pattern(value)
@@ -738,7 +739,7 @@ class QCompiler(FilterVisitor[Q]):
         # Read by key (orm.keys): as a semi-join, the plan followed the estimate of the LIKE, which
         # comes from whether sampled values contain the text; one ANALYZE in ten at 100,000
         # users estimated 1,200 rows for 12 and scanned the whole primary key (2 -> 33 ms).
-        return keys.key_among(router.db_for_read(model), candidates)
+        return keys.key_among(alias, candidates)
 
     def visit_value_path(self, node: ValuePath) -> Q:
         target = self.resolve(node.path)

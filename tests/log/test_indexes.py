@@ -15,6 +15,7 @@ from django.utils import timezone
 
 from django_scim.log.filters import ProvisioningLogFilterSet
 from django_scim.models import ProvisioningLog
+from tests.conftest import query_plan
 
 pytestmark = pytest.mark.django_db
 
@@ -53,14 +54,6 @@ def test_status_and_tenant_are_indexed_only_where_they_select() -> None:
     assert definitions["scim_log_tenant"].endswith("WHERE (tenant IS NOT NULL)")
 
 
-def _plan(queryset: object) -> str:
-    sql, params = queryset.query.sql_with_params()  # type: ignore[attr-defined]
-    prefix = "EXPLAIN QUERY PLAN " if connection.vendor == "sqlite" else "EXPLAIN "
-    with connection.cursor() as cursor:
-        cursor.execute(prefix + sql, params)
-        return "\n".join(" ".join(str(part) for part in row) for row in cursor.fetchall())
-
-
 #: SQLite uses a partial index only when the query has its condition's very terms; PostgreSQL
 #: also proves implied ones (``status = 409`` implies ``status >= 400``).
 _IMPLIED = pytest.mark.skipif(connection.vendor == "sqlite", reason="SQLite proves no implied condition")
@@ -96,4 +89,4 @@ def test_the_log_apis_selective_filters_use_an_index(query: dict[str, str], inde
         cursor.execute(f"ANALYZE {connection.ops.quote_name(TABLE)}")
     filterset = ProvisioningLogFilterSet(query, queryset=ProvisioningLog.objects.order_by())
     assert filterset.is_valid(), filterset.errors
-    assert index in _plan(filterset.qs)
+    assert index in query_plan(*filterset.qs.query.sql_with_params())
