@@ -44,7 +44,9 @@ def check_scim_settings(app_configs: Any = None, **kwargs: Any) -> list[checks.C
             adapter.get_model()
             adapter.get_companion_model()
             problems = adapter.check_configuration()
-            unfiltered = [path for path in LOOKUP_ATTRIBUTES.get(name, ()) if not adapter.can_filter(path)]
+            # A mapping with problems is not audited further: its filters fail on them too.
+            lookups = () if problems else LOOKUP_ATTRIBUTES.get(name, ())
+            unfiltered = [path for path in lookups if not adapter.can_filter(path)]
         except (ImproperlyConfigured, ImportError, LookupError, ValueError) as exc:
             messages.append(checks.Error(f"SCIM resource type {name!r}: {exc}", id="django_scim.E002"))
             continue

@@ -215,6 +215,7 @@ class ScimSettings:
         if name in self._cached:
             return self._cached[name]
         user = self.user_settings
+        value: Any
         if name == "RESOURCE_TYPES":
             value = self._resource_types(user.get(name, {}))
         else:

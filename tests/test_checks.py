@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 from django.core import checks
 
@@ -37,6 +39,30 @@ def test_bad_adapter_path_is_an_error() -> None:
 @pytest.mark.scim_settings({"NOT_A_SETTING": 1})
 def test_unknown_setting_is_an_error() -> None:
     assert "django_scim.E001" in _ids()
+
+
+class NoMembersGroupAdapter(GroupAdapter):
+    members_relation = "no_such_relation"
+
+
+class ColumnMembersGroupAdapter(GroupAdapter):
+    members_relation = "name"
+
+
+@pytest.mark.parametrize("adapter", ["NoMembersGroupAdapter", "ColumnMembersGroupAdapter"])
+def test_members_relation_must_be_many_to_many(adapter: str, settings: Any) -> None:
+    """Group ``members`` (RFC 7643 section 4.2) are rows of a many-to-many relation: a
+    ``members_relation`` naming no relation, or a plain column, is an error of
+    ``manage.py check`` rather than a 500 at the first membership PATCH."""
+    settings.SCIM = {"RESOURCE_TYPES": {"Group": {"ADAPTER": f"tests.test_checks.{adapter}"}}}
+    messages = [m.msg for m in check_scim_settings() if m.id == "django_scim.E003"]
+    assert len(messages) == 1
+    assert "members_relation" in messages[0]
+
+
+def test_default_members_relation_is_many_to_many() -> None:
+    m2m, declared_by_member = GroupAdapter().members_field()
+    assert (m2m.model._meta.label, m2m.name, declared_by_member) == ("auth.User", "groups", True)
 
 
 class ComputedNameGroupAdapter(GroupAdapter):

@@ -13,7 +13,7 @@ import functools
 import uuid
 from collections.abc import Callable, Collection, Hashable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar, cast
 
 from django.apps import apps
 from django.conf import settings
@@ -300,7 +300,7 @@ class ResourceAdapter:
         rt = self.resource_type
         parsed = parse_attr_path(path, known_urns=rt.schema_ids)
         keys: list[str] = []
-        schema = rt.schema
+        schema: Schema | None = rt.schema
         if parsed.urn is not None and parsed.urn.lower() != rt.schema.id.lower():
             ext = rt.extension(parsed.urn)
             keys.append(ext.schema.id if ext else parsed.urn)
@@ -376,6 +376,15 @@ class ResourceAdapter:
             return model
         return self.companion_model
 
+    def companions(self) -> models.Manager[Any]:
+        """The companion model's rows: its default manager.
+
+        Typed over ``Any``: every companion model has the ``resource`` one-to-one to its model,
+        but the concrete model a site configures declares it, which ``type[ScimCompanion]``
+        does not show a type checker.
+        """
+        return cast("models.Manager[Any]", self.get_companion_model()._default_manager)
+
     @property
     def companion_accessor(self) -> str:
         """The reverse accessor from the model to its companion (``user.scim``).
@@ -384,7 +393,7 @@ class ResourceAdapter:
         """
         accessor: str | None = self.__dict__.get("_companion_accessor")
         if accessor is None:
-            field = self.get_companion_model()._meta.get_field("resource")
+            field = self.companions().model._meta.get_field("resource")
             assert isinstance(field, models.OneToOneField)
             accessor = self.__dict__["_companion_accessor"] = field.remote_field.get_accessor_name() or ""
         return accessor
@@ -433,11 +442,10 @@ class ResourceAdapter:
         tenant = self.tenant
         if self.tenancy and self._out_of_scope([obj.pk for obj in missing]):
             raise NotFound("Resource not found.")
-        model = self.get_companion_model()
-        model.objects.bulk_create(
-            [model(resource=obj, tenant_id=tenant) for obj in missing], ignore_conflicts=True
-        )
-        by_pk = {c.resource_id: c for c in model.objects.filter(resource__in=missing)}  # type: ignore[attr-defined]
+        model: type[Any] = self.get_companion_model()
+        rows = self.companions()
+        rows.bulk_create([model(resource=obj, tenant_id=tenant) for obj in missing], ignore_conflicts=True)
+        by_pk = {c.resource_id: c for c in rows.filter(resource__in=missing)}
         for obj in missing:
             setattr(obj, self.companion_accessor, by_pk[obj.pk])
 
@@ -446,20 +454,21 @@ class ResourceAdapter:
         pks = list(pks)
         if not pks:
             return {}
-        model = self.get_companion_model()
+        model: type[Any] = self.get_companion_model()
+        rows = self.companions()
         tenant = self.tenant
         if self.tenancy:
             # Rows outside the tenant's scope get no id (and no companion): callers list only
             # the ids they are given.
             hidden = self._out_of_scope(pks)
             pks = [pk for pk in pks if pk not in hidden]
-        found = dict(model.objects.filter(resource__in=pks).values_list("resource_id", "id"))
+        found = dict(rows.filter(resource__in=pks).values_list("resource_id", "id"))
         missing = [pk for pk in pks if pk not in found]
         if missing:
-            model.objects.bulk_create(
+            rows.bulk_create(
                 [model(resource_id=pk, tenant_id=tenant) for pk in missing], ignore_conflicts=True
             )
-            found.update(model.objects.filter(resource__in=missing).values_list("resource_id", "id"))
+            found.update(rows.filter(resource__in=missing).values_list("resource_id", "id"))
         return {pk: str(value) for pk, value in found.items()}
 
     def resolve_ids(self, scim_ids: Iterable[str]) -> dict[str, Any]:
@@ -1686,7 +1695,7 @@ class ResourceAdapter:
         """A change elsewhere (a membership) changed these resources: new ETags (RFC 7644 3.14)."""
         pks = list(pks)
         if pks:
-            self.get_companion_model().objects.filter(resource__in=pks).update(
+            self.companions().filter(resource__in=pks).update(
                 version=F("version") + 1, last_modified=timezone.now()
             )
 

@@ -142,7 +142,9 @@ class UserAdapter(ResourceAdapter):
                 groups.scoped(values_in(group_model._default_manager.all(), relation, keys, user_pk)),
                 f"{groups.companion_accessor}__id",
             )
-            return queryset.order_by("pk").values_list(relation, "pk", groups.display_field, scim_id)  # type: ignore[misc]
+            # As relation_lookups() names a group's display.
+            display = groups.display_field or "pk"
+            return queryset.order_by("pk").values_list(relation, "pk", display, scim_id)  # type: ignore[misc]
 
         statement = (
             "groups", type(groups), group_model, user_model, relation, groups.display_field,
@@ -179,7 +181,7 @@ class UserAdapter(ResourceAdapter):
                 visible = groups.scoped(group_model._default_manager.filter(pk=group))
                 memberships = memberships.filter(Exists(visible))
             display_of = group_model._default_manager.filter(pk=group).order_by().values(display)
-            scim_id = companion_model._default_manager.filter(resource=group).order_by().values("pk")
+            scim_id = groups.companions().filter(resource=group).order_by().values("pk")
             rows = JSONRows(group_column, Subquery(display_of), Subquery(scim_id))
             return Subquery(memberships.order_by().values(rows=rows))
 

@@ -32,6 +32,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import enum
 import math
 import re
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
@@ -46,14 +47,17 @@ from .schema import COMMON_ATTRIBUTE_INDEX, Attribute, ResourceType, Schema
 __all__ = ["find_attribute", "normalize", "project", "returned_attributes", "split_attribute_list"]
 
 
-class _Missing:
-    """Marker for "no value" (absent, ``null`` or empty: RFC 7643 section 2.5)."""
+class _Missing(enum.Enum):
+    """Marker for "no value" (absent, ``null`` or empty: RFC 7643 section 2.5). An enum's one
+    member, so that type checkers narrow ``value is _MISSING``."""
+
+    MISSING = "missing"
 
     def __repr__(self) -> str:
         return "<missing>"
 
 
-_MISSING: Final = _Missing()
+_MISSING: Final = _Missing.MISSING
 
 # RFC 7643 section 2.1 / RFC 7644 section 3.10: ATTRNAME = ALPHA *(nameChar); "$ref" is the
 # one name outside that rule.

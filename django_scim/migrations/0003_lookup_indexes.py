@@ -59,7 +59,7 @@ def lookup_indexes(alias: str) -> list[tuple[str, str, str, bool]]:
                 stacklevel=1,
             )
             continue
-        column = model._meta.get_field(mapping.lookup).column
+        column = indexes.column(model, mapping.lookup)
         table = model._meta.db_table
         # caseExact false -> the compiler compares LOWER(column) = LOWER(value).
         lower = not attribute.case_exact

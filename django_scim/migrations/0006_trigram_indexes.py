@@ -57,7 +57,7 @@ def trigram_indexes(alias: str, quote: Any) -> list[TrigramIndex]:
             )
         model = adapter.get_model()
         mapping = next((m for p, _keys, m in adapter.get_attribute_map() if p.lower() == name.lower()), None)
-        if not isinstance(mapping, PrimaryValue) or "__" in mapping.lookup:
+        if not isinstance(mapping, PrimaryValue) or not mapping.lookup or "__" in mapping.lookup:
             if mapping is not None:
                 warnings.warn(
                     f"django_scim: no trigram index for {resource_type} {name}: it is mirrored through "
@@ -67,7 +67,7 @@ def trigram_indexes(alias: str, quote: Any) -> list[TrigramIndex]:
                 )
             continue
         if router.allow_migrate_model(alias, model):
-            field = model._meta.get_field(mapping.lookup).column
+            field = indexes.column(model, mapping.lookup)
             table = model._meta.db_table
             found.append(TrigramIndex(indexes.index_name(table, field, "trgm"), table, quote(field)))
     return found

@@ -626,7 +626,7 @@ class _SqlPredicate(RawSQL):
     def set_source_expressions(self, exprs: Sequence[Any]) -> None:
         self.sources = list(exprs)
 
-    def as_sql(self, compiler: SQLCompiler, connection: BaseDatabaseWrapper) -> Sql:
+    def as_sql(self, compiler: SQLCompiler, connection: BaseDatabaseWrapper) -> tuple[str, tuple[Any, ...]]:
         if connection.vendor not in ("sqlite", "postgresql"):
             raise InvalidFilter(f"Filtering in the JSON document is not supported on {connection.vendor}.")
         columns: dict[str, str] = {}
@@ -639,7 +639,8 @@ class _SqlPredicate(RawSQL):
         sql, params = self.node.render(_Ctx(connection.vendor, columns))
         if self.negated:
             sql = f"NOT COALESCE({sql}, FALSE)" if self.node.nullable() else f"NOT {sql}"
-        return sql, params
+        # Parameters as a tuple, as Django's own expressions give them.
+        return sql, tuple(params)
 
 
 # --- the compiler ------------------------------------------------------------------------
@@ -729,10 +730,11 @@ class QCompiler(FilterVisitor[Q]):
             return None
         assert isinstance(value, str)
         pattern = trigram.like_pattern(value)
-        companion = self.adapter.get_companion_model()
-        candidates = companion.objects.filter(
-            _SqlPredicate(_LowerLike("attributes", pattern, target.json_keys))
-        ).values("resource_id")
+        candidates = (
+            self.adapter.companions()
+            .filter(_SqlPredicate(_LowerLike("attributes", pattern, target.json_keys)))
+            .values("resource_id")
+        )
         if target.mirror is not None:
             mirrored = model._default_manager.filter(_SqlPredicate(_LowerLike(target.mirror, pattern)))
             candidates = candidates.union(mirrored.values("pk"), all=True)

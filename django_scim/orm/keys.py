@@ -26,12 +26,12 @@ class AnyOf(Lookup):  # type: ignore[type-arg]
 
     lookup_name = "any_of"
 
-    def as_sql(self, compiler: Any, connection: Any) -> tuple[str, list[Any]]:
+    def as_sql(self, compiler: Any, connection: Any) -> tuple[str, tuple[Any, ...]]:
         lhs, lhs_params = self.process_lhs(compiler, connection)
         rhs, rhs_params = self.process_rhs(compiler, connection)
         # A subquery's SQL comes parenthesised, a parameter's does not.
         rhs = rhs if rhs.startswith("(") else f"({rhs})"
-        return f"{lhs} = ANY{rhs}", [*lhs_params, *rhs_params]
+        return f"{lhs} = ANY{rhs}", (*lhs_params, *rhs_params)
 
 
 def key_in(queryset: QuerySet[Any], keys: QuerySet[Any]) -> QuerySet[Any]:

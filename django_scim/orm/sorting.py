@@ -28,7 +28,7 @@ from django.db.models.functions import Collate, Lower, NullIf
 from ..core.constants import AttributeType
 from ..core.errors import InvalidFilter, InvalidValue
 from ..core.paths import parse_attr_path
-from .compiler import _TEXT_TYPES, Sql, _pg_path, _sqlite_path
+from .compiler import _TEXT_TYPES, _pg_path, _sqlite_path
 
 if TYPE_CHECKING:
     from django.db.backends.base.base import BaseDatabaseWrapper
@@ -64,7 +64,7 @@ class _PrimaryOrFirst(Expression):
     def set_source_expressions(self, exprs: Sequence[Any]) -> None:
         (self.doc,) = exprs
 
-    def as_sql(self, compiler: SQLCompiler, connection: BaseDatabaseWrapper) -> Sql:
+    def as_sql(self, compiler: SQLCompiler, connection: BaseDatabaseWrapper) -> tuple[str, tuple[Any, ...]]:
         doc, params = compiler.compile(self.doc)
         if connection.vendor == "postgresql":
             array, array_params = _pg_path(doc, self.keys)
@@ -90,7 +90,7 @@ class _PrimaryOrFirst(Expression):
         sql = f"NULLIF({sql}, '')"
         if self.lower:
             sql = f"LOWER({sql})"
-        return sql, all_params
+        return sql, tuple(all_params)
 
 
 def sort_key(adapter: ResourceAdapter, path: str) -> SortKey:

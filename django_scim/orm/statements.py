@@ -303,21 +303,25 @@ def _update_sql(alias: str, model: type[Model], names: Sequence[str]) -> _Write 
     """``UPDATE <table> SET <column> = %s, ... WHERE <key> = %s`` for the fields ``names``;
     ``None`` for a field ``save(update_fields=...)`` would refuse or that has its own placeholder."""
     meta = model._meta
-    fields = []
+    fields: list[Field[Any, Any]] = []
+    columns: list[str] = []
     for name in names:
         try:
             field = meta.get_field(name)
         except FieldDoesNotExist:
             return None
-        if not field.concrete or field.primary_key or field not in meta.local_concrete_fields:
+        if not isinstance(field, Field) or field not in meta.local_concrete_fields:
+            return None
+        if field.primary_key or field.column is None:
             return None
         if getattr(field, "generated", False) or hasattr(field, "get_placeholder"):
             return None
         fields.append(field)
-    if not fields or meta.pk is None:
+        columns.append(field.column)
+    if not fields or meta.pk is None or meta.pk.column is None:
         return None
     quote = connections[alias].ops.quote_name
-    assignments = ", ".join(f"{quote(field.column)} = %s" for field in fields)
+    assignments = ", ".join(f"{quote(column)} = %s" for column in columns)
     return f"UPDATE {quote(meta.db_table)} SET {assignments} WHERE {quote(meta.pk.column)} = %s", fields
 
 

@@ -81,7 +81,8 @@ def scim_exception_handler(exc: Exception, context: dict[str, Any]) -> Response:
         if authenticate_header is None and view is not None and request is not None:
             authenticate_header = view.get_authenticate_header(request)
         headers["WWW-Authenticate"] = authenticate_header or 'Bearer realm="SCIM"'
-    if isinstance(exc, drf.Throttled) and exc.wait is not None:
-        headers["Retry-After"] = str(int(exc.wait))
+    wait = getattr(exc, "wait", None) if isinstance(exc, drf.Throttled) else None
+    if wait is not None:
+        headers["Retry-After"] = str(int(wait))
     set_rollback()
     return Response(error.to_dict(), status=error.status, headers=headers, content_type=MEDIA_TYPE)

@@ -120,7 +120,7 @@ class ScimPagination:
             # `userName eq "..."` and the like: the first page, in primary-key order, from SQL
             # compiled once per connection (see ResourceAdapter.cached_instances).
             # One row past the page tells whether the page holds them all (the total, no COUNT).
-            objs = self.adapter.cached_instances(
+            objs: list[Model] = self.adapter.cached_instances(
                 ("page", shape, query.count),
                 lambda: self.queryset().order_by("pk")[: query.count + 1],
                 [value],
@@ -133,7 +133,7 @@ class ScimPagination:
             return list_response(self.render(objs[: query.count]), total=total, start_index=1)
         queryset = self.queryset()
         key = self.sort_key()
-        objs: list[Model] = []
+        objs = []
         if query.count and self._cached_pages(key):
             objs = self._cached_index_rows(offset)
         elif query.count:

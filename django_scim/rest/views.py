@@ -101,8 +101,9 @@ def _projection(request: Request) -> dict[str, list[str] | None]:
     }
 
 
-class ResourceViewMixin:
-    request: Request
+class ResourceView(ScimView):
+    """The views of one resource type's endpoint (``/Users``, ``/Users/{id}``, ``/.search``)."""
+
     #: The resource type the provisioning log records for this request (set by get_adapter).
     log_resource_type: str | None = None
 
@@ -131,7 +132,7 @@ class ResourceViewMixin:
         return Response(body, status=status_code, headers=headers)
 
 
-class ResourceListView(ResourceViewMixin, ScimView):
+class ResourceListView(ResourceView):
     """``/{endpoint}``: list (RFC 7644 section 3.4.2) and create (section 3.3)."""
 
     def get(self, request: Request, endpoint: str) -> Response:
@@ -151,7 +152,7 @@ def _list_query(params: Any) -> ListQuery:
     )
 
 
-class SearchView(ResourceViewMixin, ScimView):
+class SearchView(ResourceView):
     """``POST /.search`` and ``POST /{endpoint}/.search`` (RFC 7644 section 3.4.3).
 
     The body is a SearchRequest; its parameters mean what the GET query parameters mean, cursor
@@ -205,7 +206,7 @@ def _root_search(query: ListQuery, adapters: list[ResourceAdapter]) -> dict[str,
     return list_response(resources, total=total, start_index=query.start_index)
 
 
-class ResourceDetailView(ResourceViewMixin, ScimView):
+class ResourceDetailView(ResourceView):
     """``/{endpoint}/{id}``: GET / HEAD, PUT, PATCH and DELETE (RFC 7644 sections 3.4.1, 3.5, 3.6)."""
 
     def get(self, request: Request, endpoint: str, pk: str) -> Response:
