@@ -2,7 +2,8 @@
 """The test command: ``python tests/run.py [pytest args...]``.
 
 1. Bootstraps ``<repo>/.venv`` (see ``tests/_bootstrap.py``) and re-executes itself inside it.
-2. ``ruff check .`` and ``ruff format --check .``
+2. ``ruff check .``, ``ruff format --check .`` and ``mypy django_scim`` (configured in
+   ``pyproject.toml``: the django-stubs and DRF plugins, the test settings)
 3. pytest on SQLite (in memory): the main suite, then ``tests/variants`` under
    ``tests.settings.custom_models`` (a custom user model and a Team model as groups).
 4. pytest on a throwaway PostgreSQL cluster: a fresh temp dir, a free port on 127.0.0.1, started with
@@ -94,9 +95,10 @@ def _print_versions() -> None:
     _say(f"Python {sys.version.split()[0]}; " + ", ".join(found))
 
 
-def run_ruff(*args: str) -> StepResult:
-    command = [sys.executable, "-m", "ruff", *args]
-    name = "ruff " + " ".join(args)
+def run_tool(module: str, *args: str) -> StepResult:
+    """``python -m <module> <args>`` in the repository (ruff, mypy)."""
+    command = [sys.executable, "-m", module, *args]
+    name = " ".join((module, *args))
     _say(f"$ {name}")
     started = time.monotonic()
     code = subprocess.run(command, cwd=REPO_ROOT, check=False).returncode
@@ -374,7 +376,7 @@ def main(argv: Sequence[str]) -> int:
     require_python()
     databases, explicit = _selected_databases()
     try:
-        ensure_venv(__file__, argv, groups=("test", "lint", "docs"))
+        ensure_venv(__file__, argv, groups=("test", "lint", "types", "docs"))
     except BootstrapError as exc:
         print(f"bootstrap: error: {exc}", file=sys.stderr)
         return 1
@@ -384,8 +386,9 @@ def main(argv: Sequence[str]) -> int:
     _print_versions()
     results: list[StepResult] = []
     try:
-        results.append(run_ruff("check", "."))
-        results.append(run_ruff("format", "--check", "."))
+        results.append(run_tool("ruff", "check", "."))
+        results.append(run_tool("ruff", "format", "--check", "."))
+        results.append(run_tool("mypy", "django_scim"))
         if "sqlite" in databases:
             results.extend(run_suites("sqlite", argv, None))
         if "postgres" in databases:
