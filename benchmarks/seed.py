@@ -73,11 +73,12 @@ def wipe() -> None:
     from django.contrib.auth import get_user_model
     from django.contrib.auth.models import Group
     from django.db import connection
+    from django.db.models import Model
 
     from django_scim.models import ScimGroup, ScimToken, ScimUser
 
     user_model = get_user_model()
-    models = [ScimUser, ScimGroup, ScimToken, user_model.groups.through, Group, user_model]
+    models: list[type[Model]] = [ScimUser, ScimGroup, ScimToken, user_model.groups.through, Group, user_model]
     if connection.vendor == "postgresql":
         tables = ", ".join(connection.ops.quote_name(m._meta.db_table) for m in models)
         with connection.cursor() as cursor:
