@@ -22,6 +22,7 @@ from __future__ import annotations
 import contextlib
 import ctypes
 import http.client
+import importlib.util
 import json
 import os
 import signal
@@ -61,6 +62,10 @@ pytestmark = [
         not ON_POSTGRES,
         reason="concurrency stress test needs PostgreSQL (SQLite serialises all writes): "
         "set DATABASE_URL=postgres://... (tests/run.py does)",
+    ),
+    pytest.mark.skipif(
+        importlib.util.find_spec("gunicorn") is None,
+        reason="the stress test serves the example project with gunicorn (dependency group 'bench')",
     ),
 ]
 
