@@ -55,7 +55,9 @@ def log_in(user_name: str) -> str:
     """A browser session of the user (a row of the db session engine); its key."""
     browser = Client()
     browser.force_login(get_user_model().objects.get(username=user_name))
-    return browser.session.session_key  # type: ignore[no-any-return]
+    key = browser.session.session_key
+    assert key is not None
+    return key
 
 
 def sessions() -> set[str]:

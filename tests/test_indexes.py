@@ -16,6 +16,7 @@ import pytest
 from django.db import connection
 
 from django_scim.adapters.registry import get_adapter
+from django_scim.orm import indexes
 from tests.conftest import query_plan
 
 pytestmark = pytest.mark.django_db
@@ -37,12 +38,13 @@ def _seed(resource_type: str, attribute: str) -> Any:
     """``SEEDED`` rows of the resource type's model, named ``{resource_type}{i}``, with companions."""
     adapter = get_adapter(resource_type)
     model = adapter.get_model()
-    mapping = next(m for p, _keys, m in adapter.get_attribute_map() if p == attribute)
+    lookup = next(m.lookup for p, _keys, m in adapter.get_attribute_map() if p == attribute)
+    assert lookup is not None
     model._default_manager.bulk_create(
-        [model(**{mapping.lookup: f"{resource_type}{i}@Example.com"}) for i in range(SEEDED)], batch_size=1000
+        [model(**{lookup: f"{resource_type}{i}@Example.com"}) for i in range(SEEDED)], batch_size=1000
     )
-    companion = adapter.get_companion_model()
-    companion.objects.bulk_create(
+    companion: type[Any] = adapter.get_companion_model()
+    adapter.companions().bulk_create(
         [
             companion(resource_id=pk, external_id=f"ext-{resource_type}-{pk}")
             for pk in model._default_manager.values_list("pk", flat=True)
@@ -88,7 +90,8 @@ def test_the_migration_found_both_lookups() -> None:
         name, table, column, lower = expected[resource_type]
         mapping = next(m for p, _keys, m in adapter.get_attribute_map() if p == attribute)
         assert table == adapter.get_model()._meta.db_table
-        assert column == adapter.get_model()._meta.get_field(mapping.lookup).column
+        assert mapping.lookup is not None
+        assert column == indexes.column(adapter.get_model(), mapping.lookup)
         assert lower is True
         # What the index is for: the compiler's case-insensitive comparison.
         assert f'LOWER("{table}"."{column}") = LOWER(' in _sql(adapter, f'{attribute} eq "x"')[0]

@@ -105,15 +105,15 @@ def seed_users(count: int = 1000, *, seed: int = 9865, groups: int = 6) -> list[
     User.objects.bulk_create(users)
     created = list(User.objects.order_by("pk"))
     companions = []
-    for n, (user, doc) in enumerate(zip(created, attributes, strict=True)):
-        if doc is None:
+    for n, (user, stored) in enumerate(zip(created, attributes, strict=True)):
+        if stored is None:
             continue
         moment = start + timedelta(days=n % 400, seconds=n * 37)
         companions.append(
             ScimUser(
                 resource=user,
                 external_id=None if rng.random() < 0.3 else _case(rng, f"ext-{rng.randint(1, 900)}"),
-                attributes=doc,
+                attributes=stored,
                 created=moment,
                 last_modified=moment + timedelta(hours=rng.randint(0, 5000)),
             )

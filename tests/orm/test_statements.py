@@ -143,6 +143,7 @@ def test_get_object_reads_what_the_orm_reads(scim: ScimClient) -> None:
 
     for _ in range(2):  # compiled, then cached
         obj = adapter.get_object(created["id"])
+        assert isinstance(obj, User)
         orm = User.objects.select_related("scim").get(pk=obj.pk)
         assert {f.attname: getattr(obj, f.attname) for f in User._meta.concrete_fields} == {
             f.attname: getattr(orm, f.attname) for f in User._meta.concrete_fields
@@ -177,7 +178,9 @@ def test_an_adapter_that_shapes_its_queryset_itself_gets_fresh_sql(scim: ScimCli
     created = create_user(scim, userName="ada")
     adapter = ActiveOnlyAdapter()
     assert not adapter.reuses_sql()
-    assert adapter.get_object(created["id"]).username == "ada"
+    obj = adapter.get_object(created["id"])
+    assert isinstance(obj, User)
+    assert obj.username == "ada"
     ActiveOnlyAdapter.hide = {"ada"}
     try:
         with pytest.raises(NotFound):

@@ -10,6 +10,7 @@ JSON-escaped characters included.
 from __future__ import annotations
 
 import importlib
+from typing import Any
 from urllib.parse import quote
 
 import pytest
@@ -124,11 +125,12 @@ def test_migration_created_the_trigram_indexes() -> None:
 @on_postgresql
 def test_postgresql_plan_reads_candidates_through_both_indexes(scim: ScimClient) -> None:
     adapter = get_adapter("User")
-    model, companion = adapter.get_model(), adapter.get_companion_model()
+    model: type[Any] = adapter.get_model()
+    companion: type[Any] = adapter.get_companion_model()
     model._default_manager.bulk_create(
         [model(username=f"u{i}", email=f"user{i}@example.com") for i in range(2000)], batch_size=1000
     )
-    companion.objects.bulk_create(
+    adapter.companions().bulk_create(
         [
             companion(resource_id=pk, attributes={"emails": [{"value": f"other{pk}@example.org"}]})
             for pk in model._default_manager.values_list("pk", flat=True)

@@ -27,7 +27,7 @@ BULK_RESPONSE = "urn:ietf:params:scim:api:messages:2.0:BulkResponse"
 ERROR = "urn:ietf:params:scim:api:messages:2.0:Error"
 
 
-def bulk_body(*operations: dict[str, Any], **extra: Any) -> dict[str, Any]:
+def bulk_body(*operations: Any, **extra: Any) -> dict[str, Any]:
     return {"schemas": [BULK_REQUEST], "Operations": list(operations), **extra}
 
 
@@ -41,7 +41,7 @@ def post_group(bulk_id: str, name: str, *members: str) -> dict[str, Any]:
     return {"method": "POST", "path": "/Groups", "bulkId": bulk_id, "data": data}
 
 
-def run(scim: ScimClient, *operations: dict[str, Any], status: int = 200, **extra: Any) -> Any:
+def run(scim: ScimClient, *operations: Any, status: int = 200, **extra: Any) -> Any:
     response = scim.scim("POST", "/Bulk", bulk_body(*operations, **extra))
     assert response.status_code == status, response.content
     return response.json()

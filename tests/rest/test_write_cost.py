@@ -375,6 +375,7 @@ def test_reads_routed_elsewhere_lock_through_the_orm(
     with transaction.atomic():
         for _ in range(2):
             obj = adapter.get_object(user["id"], for_update=True)
+            assert isinstance(obj, User)
             assert obj.username == "ada"
     assert compiled == [True, True]
 

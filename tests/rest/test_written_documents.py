@@ -242,7 +242,11 @@ def test_groups_are_added_to_written_documents() -> None:
 def test_pages_of_groups_are_written_alike() -> None:
     """RFC 7643 section 4.2: groups, with and without ``members``."""
     users = [make_user(f"g{i}", {}) for i in range(2)]
-    stored_values = ({"members": []}, {"displayName": "stale"}, {"externalId": "stored"})
+    stored_values: tuple[dict[str, Any], ...] = (
+        {"members": []},
+        {"displayName": "stale"},
+        {"externalId": "stored"},
+    )
     for name, stored in zip("abc", stored_values, strict=True):
         group = Group.objects.create(name=name)
         ScimGroup.objects.create(resource=group, attributes=stored)

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import contextlib
 import ctypes
+import functools
 import http.client
 import importlib.util
 import json
@@ -353,7 +354,7 @@ def test_concurrent_patches_of_different_attributes_lose_nothing(server: Server)
         server.request("POST", "/Users", {"schemas": [USER], "userName": f"patch-race-{r}"})
         for r in range(rounds)
     ]
-    calls = []
+    calls: list[Callable[[], Reply]] = []
     for user in users:
         assert user.status == 201
         path = f"/Users/{user.body['id']}"
@@ -362,7 +363,7 @@ def test_concurrent_patches_of_different_attributes_lose_nothing(server: Server)
                 "schemas": [PATCH_OP],
                 "Operations": [{"op": "replace", "path": attribute, "value": value}],
             }
-            calls.append(lambda path=path, body=body: server.request("PATCH", path, body))
+            calls.append(functools.partial(server.request, "PATCH", path, body))
     replies, seconds = _concurrently(calls)
     print(
         f"stress (d): {len(calls)} PATCH of distinct attributes in {seconds:.2f}s: {dict(_statuses(replies))}"

@@ -31,6 +31,7 @@ class OrgAccountAdapter(ResourceAdapter):
         return queryset.filter(organization_id=tenant)
 
     def new_instance(self, document: Any) -> OrgAccount:
+        assert self.tenant is not None  # Served only with a tenant's token.
         return OrgAccount(organization_id=self.tenant)
 
 

@@ -36,7 +36,7 @@ def test_user_maps_onto_the_custom_user_model(scim: ScimClient) -> None:
     Department.objects.create(name="Analytics")
     response = scim.scim("POST", "/Users", body)
     assert response.status_code == 201, response.content
-    user = get_user_model().objects.get(email="ada@example.com")
+    user: Any = get_user_model().objects.get(email="ada@example.com")
     assert user.display_name == "Ada Lovelace"
     # No first_name / last_name fields on this model: name lives in the JSONField.
     got = scim.get_scim(f"/Users/{response.json()['id']}").json()
