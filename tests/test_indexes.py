@@ -16,7 +16,6 @@ import pytest
 from django.db import connection
 
 from django_scim.adapters.registry import get_adapter
-from django_scim.orm import indexes
 from tests.conftest import query_plan
 
 pytestmark = pytest.mark.django_db
@@ -90,8 +89,9 @@ def test_the_migration_found_both_lookups() -> None:
         name, table, column, lower = expected[resource_type]
         mapping = next(m for p, _keys, m in adapter.get_attribute_map() if p == attribute)
         assert table == adapter.get_model()._meta.db_table
-        assert mapping.lookup is not None
-        assert column == indexes.column(adapter.get_model(), mapping.lookup)
+        field = mapping.model_field(adapter.get_model())
+        assert field is not None
+        assert column == field.column
         assert lower is True
         # What the index is for: the compiler's case-insensitive comparison.
         assert f'LOWER("{table}"."{column}") = LOWER(' in _sql(adapter, f'{attribute} eq "x"')[0]

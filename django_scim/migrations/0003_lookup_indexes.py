@@ -51,7 +51,11 @@ def lookup_indexes(alias: str) -> list[tuple[str, str, str, bool]]:
             continue
         attribute = adapter.find_attribute(path)
         mapping = next((m for p, _keys, m in adapter.get_attribute_map() if p.lower() == path.lower()), None)
-        if attribute is None or mapping is None or not mapping.lookup or "__" in mapping.lookup:
+        field = None
+        if mapping is not None and mapping.lookup and "__" not in mapping.lookup:
+            # The model's own columns only: a path through a relation (``a__b``) is another table.
+            field = mapping.model_field(model)
+        if attribute is None or field is None or field.column is None:
             warnings.warn(
                 f"django_scim: no index for {resource_type} {path}: it is not mapped to a field of "
                 f"{model._meta.label}; add one yourself if you filter on it.",
@@ -59,7 +63,7 @@ def lookup_indexes(alias: str) -> list[tuple[str, str, str, bool]]:
                 stacklevel=1,
             )
             continue
-        column = indexes.column(model, mapping.lookup)
+        column = field.column
         table = model._meta.db_table
         # caseExact false -> the compiler compares LOWER(column) = LOWER(value).
         lower = not attribute.case_exact

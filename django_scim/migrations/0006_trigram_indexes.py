@@ -67,9 +67,11 @@ def trigram_indexes(alias: str, quote: Any) -> list[TrigramIndex]:
                 )
             continue
         if router.allow_migrate_model(alias, model):
-            field = indexes.column(model, mapping.lookup)
+            field = mapping.model_field(model)
+            assert field is not None and field.column is not None  # PrimaryValue reads a text column.
             table = model._meta.db_table
-            found.append(TrigramIndex(indexes.index_name(table, field, "trgm"), table, quote(field)))
+            column = field.column
+            found.append(TrigramIndex(indexes.index_name(table, column, "trgm"), table, quote(column)))
     return found
 
 
