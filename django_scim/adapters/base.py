@@ -1365,11 +1365,19 @@ class ResourceAdapter:
         objects the mappings touched; database errors become SCIM errors."""
         # No savepoint of its own: every write runs in the adapter's transaction, which the
         # translated error leaves, so the failed statement and everything before it roll back.
+        # A new row's INSERT and a changed row's UPDATE are save()'s, from SQL compiled once
+        # per connection where save() would run only that statement (orm.statements). A new
+        # instance with a key set and no default for it (save() looks for the row first) and
+        # a whole-row save of a stored one go through save().
+        alias = router.db_for_write(type(obj), instance=obj)
         try:
             if fields is None:
-                obj.save()
+                if obj._state.adding and (obj.pk is None or obj._meta.pk.has_default()):  # type: ignore[union-attr]
+                    statements.insert(alias, obj)
+                else:
+                    obj.save(using=alias)
             elif fields:
-                obj.save(update_fields=fields)
+                statements.update(alias, obj, fields)
             for related in context.related:
                 related.save()
         except IntegrityError as exc:

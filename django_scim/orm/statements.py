@@ -18,11 +18,12 @@ from collections import OrderedDict
 from collections.abc import Callable, Hashable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, TypeAlias
+from typing import TYPE_CHECKING, Any
 
+from django.contrib.auth.base_user import AbstractBaseUser
 from django.core.exceptions import EmptyResultSet, FieldDoesNotExist
 from django.db import DatabaseError, connections
-from django.db.models import Field, Model, QuerySet, Subquery
+from django.db.models import Field, ForeignKey, Model, QuerySet, Subquery
 from django.db.models.signals import post_save, pre_save
 from django.db.models.sql import InsertQuery
 from django.db.models.sql.compiler import SQLCompiler
@@ -186,79 +187,126 @@ class OffsetKeys(Subquery):
 
 
 #: The attribute of a connection that holds its :func:`insert` and :func:`update` statements:
-#: (kind, model, fields) -> the SQL and the fields whose values it takes, in order (``None``:
-#: saved through the ORM).
+#: (kind, model, fields) -> the statement (``None``: saved through ``save()``).
 _WRITES_ATTRIBUTE = "_scim_writes"
 
-_Write: TypeAlias = "tuple[str, list[Field[Any, Any]]]"
+
+@dataclass(frozen=True)
+class _Write:
+    sql: str
+    #: The fields whose values the statement takes, in order (an UPDATE's key comes last).
+    fields: list[Field[Any, Any]]
+    #: The INSERT's ``RETURNING`` of the automatic key, with the converters ``save()`` applies
+    #: to it (``None``: nothing is read back).
+    returning: tuple[Field[Any, Any], SQLCompiler, dict[int, Any]] | None = None
 
 
 def insert(alias: str, obj: Model) -> None:
     """Save the new instance ``obj`` on database ``alias`` as ``obj.save(force_insert=True)``
-    would, its ``INSERT`` compiled once per connection; an automatic key is not read back.
+    would, its ``INSERT`` compiled once per connection. An automatic key the instance lacks is
+    read back with the row (``RETURNING``), as ``save()`` reads it.
 
-    For rows this package owns and writes on every request (the provisioning log's, a new
-    resource's companion): ``save()`` spent two thirds of its CPU building the statement, which
-    the database then ran in a fraction of that. The values are the ones ``save()`` sends
-    (each field's ``pre_save`` and ``get_db_prep_save``). Where that would not be ``save()``'s
-    work (:func:`_saves_plainly`; a value that is an expression) it is ``save()``.
+    For the rows every write makes (a new resource's, its companion's, the provisioning log's):
+    ``save()`` spent two thirds of its CPU building the statement, which the database then ran
+    in a fraction of that. The values are the ones ``save()`` sends (each field's ``pre_save``
+    and ``get_db_prep_save``). Where that would not be ``save()``'s whole work
+    (:func:`_saves_plainly`; a value that is an expression; a related object whose key the
+    instance has not taken) it is ``save()``.
     """
     model = type(obj)
     with_key = obj.pk is not None
     compiled = _write_statement(
         alias, ("insert", model, with_key), lambda: _insert_sql(alias, model, with_key)
     )
-    values = (
-        None if compiled is None or not _saves_plainly(model) else _values(alias, obj, compiled[1], add=True)
-    )
+    values = None
+    if compiled is not None and _saves_plainly(obj):
+        values = _values(alias, obj, compiled.fields, add=True)
     if compiled is None or values is None:
         obj.save(using=alias, force_insert=True)
         return
     with statement_cursor(connections[alias]) as cursor:
-        cursor.execute(compiled[0], values)
+        cursor.execute(compiled.sql, values)
+        if compiled.returning is not None:
+            field, compiler, converters = compiled.returning
+            rows = [cursor.fetchone()]
+            if converters:
+                rows = list(compiler.apply_converters(rows, converters))
+            setattr(obj, field.attname, rows[0][0])
     obj._state.adding = False
     obj._state.db = alias
 
 
 def update(alias: str, obj: Model, update_fields: Sequence[str]) -> None:
     """``obj.save(update_fields=update_fields)`` on database ``alias``: one ``UPDATE`` of those
-    columns by primary key, compiled once per connection and list of fields (a companion's
-    version, time and changed attributes on every write). ``DatabaseError`` when no row has
-    the key, as ``save()`` raises. Where that would not be ``save()``'s work it is ``save()``."""
+    columns by primary key, compiled once per connection and list of fields (the changed
+    columns of a resource, its companion's version and time on every write). ``DatabaseError``
+    when no row has the key, as ``save()`` raises. Where that would not be ``save()``'s whole
+    work (as for :func:`insert`) it is ``save()``."""
     model = type(obj)
     meta = model._meta
     key = ("update", model, tuple(update_fields))
     compiled = _write_statement(alias, key, lambda: _update_sql(alias, model, update_fields))
-    values = (
-        None if compiled is None or not _saves_plainly(model) else _values(alias, obj, compiled[1], add=False)
-    )
+    values = None
+    if compiled is not None and _saves_plainly(obj):
+        values = _values(alias, obj, compiled.fields, add=False)
     if compiled is None or values is None or meta.select_on_save:
         obj.save(using=alias, update_fields=update_fields)
         return
     assert meta.pk is not None
     connection = connections[alias]
     with statement_cursor(connection) as cursor:
-        cursor.execute(compiled[0], [*values, meta.pk.get_db_prep_value(obj.pk, connection)])
+        cursor.execute(compiled.sql, [*values, meta.pk.get_db_prep_value(obj.pk, connection)])
         if cursor.rowcount < 1:
             raise DatabaseError("Save with update_fields did not affect any rows.")
     obj._state.adding = False
     obj._state.db = alias
 
 
-def _saves_plainly(model: type[Model]) -> bool:
-    """Whether ``save()`` of ``model`` is only its statement: no ``save()`` of its own, no
-    ``pre_save``/``post_save`` receivers, no parent models (multi-table inheritance)."""
-    return (
-        model.save is Model.save
-        and not model._meta.parents
-        and not pre_save.has_listeners(model)
-        and not post_save.has_listeners(model)
-    )
+def _saves_plainly(obj: Model) -> bool:
+    """Whether ``save()`` of ``obj`` is only its statement, as far as the instance and the
+    signals tell: the model's ``save()`` is Django's, or ``AbstractBaseUser.save()`` with no
+    password change pending (it adds only the password validators' ``password_changed()``),
+    and no ``pre_save``/``post_save`` receiver listens. What the model's fields tell is
+    :func:`_plain_fields`, worked out with its SQL."""
+    model = type(obj)
+    save = model.save
+    if save is AbstractBaseUser.save:
+        if getattr(obj, "_password", None) is not None:
+            return False
+    elif save is not Model.save:
+        return False
+    return not pre_save.has_listeners(model) and not post_save.has_listeners(model)
+
+
+def _plain_fields(model: type[Model]) -> list[Field[Any, Any]] | None:
+    """The concrete fields of ``model`` when ``save()`` computes no column around its statement;
+    ``None`` for parent models (multi-table inheritance), generated or database-default columns
+    (read back), ``order_with_respect_to`` (counted first), generic relations, and relations
+    other than a plain foreign key (see :func:`_values`)."""
+    meta = model._meta
+    if meta.parents or meta.private_fields or meta.order_with_respect_to is not None:
+        return None
+    fields = list(meta.local_concrete_fields)
+    for field in fields:
+        if field.generated or field.has_db_default():
+            return None
+        if field.is_relation and not isinstance(field, ForeignKey):
+            return None
+    return fields
 
 
 def _values(alias: str, obj: Model, fields: Sequence[Field[Any, Any]], *, add: bool) -> list[Any] | None:
-    """The parameters ``save()`` sends for ``fields`` on ``alias``; ``None`` when a value is an
-    expression (``F()``, a function: ``save()`` compiles it into the statement)."""
+    """The parameters ``save()`` sends for ``fields`` on ``alias``; ``None`` when ``save()``
+    would do more: a value is an expression (``F()``, a function: ``save()`` compiles it into
+    the statement), or a foreign key's related object is unsaved (``save()`` refuses it) or has
+    a key the instance has not taken (``save()`` takes it)."""
+    for field in fields:
+        if isinstance(field, ForeignKey) and field.is_cached(obj):
+            related = field.get_cached_value(obj)
+            if related is not None:
+                target = getattr(related, field.target_field.attname)
+                if target is None or target != getattr(obj, field.attname):
+                    return None
     raw = [field.pre_save(obj, add) for field in fields]
     if any(hasattr(value, "resolve_expression") for value in raw):
         return None
@@ -284,25 +332,42 @@ def _write_statement(alias: str, key: Hashable, build: Callable[[], _Write | Non
 
 
 def _insert_sql(alias: str, model: type[Model], with_key: bool) -> _Write | None:
-    """The one-row ``INSERT`` of ``model`` (with its key, or without an automatic one) as
-    Django's compiler writes it, with one parameter per field; ``None`` when it has others (a
-    field's own placeholder)."""
+    """The one-row ``INSERT`` of ``model`` (with its key, or without an automatic one, which
+    it returns) as Django's compiler writes it, with one parameter per field; ``None`` when
+    it has others (a field's own placeholder), or when the database cannot return the key."""
     meta = model._meta
-    fields = [f for f in meta.local_concrete_fields if with_key or f is not meta.auto_field]
-    if any(getattr(field, "generated", False) for field in fields):
+    concrete = _plain_fields(model)
+    if concrete is None:
+        return None
+    fields = [f for f in concrete if with_key or f is not meta.auto_field]
+    returns_key = not with_key and meta.auto_field is not None
+    connection = connections[alias]
+    if returns_key and not connection.features.can_return_columns_from_insert:
         return None
     query = InsertQuery(model)
     query.insert_values(fields, [model()])
-    statements = query.get_compiler(using=alias).as_sql()
+    compiler = query.get_compiler(using=alias)
+    if returns_key:
+        assert meta.auto_field is not None
+        compiler.returning_fields = [meta.auto_field]
+    statements = compiler.as_sql()
     if len(statements) != 1 or len(statements[0][1]) != len(fields):
         return None
-    return statements[0][0], fields
+    returning = None
+    if returns_key:
+        assert meta.auto_field is not None
+        converters = compiler.get_converters([meta.auto_field.get_col(meta.db_table)])
+        returning = (meta.auto_field, compiler, converters)
+    return _Write(statements[0][0], fields, returning)
 
 
 def _update_sql(alias: str, model: type[Model], names: Sequence[str]) -> _Write | None:
     """``UPDATE <table> SET <column> = %s, ... WHERE <key> = %s`` for the fields ``names``;
     ``None`` for a field ``save(update_fields=...)`` would refuse or that has its own placeholder."""
     meta = model._meta
+    concrete = _plain_fields(model)
+    if concrete is None:
+        return None
     fields: list[Field[Any, Any]] = []
     columns: list[str] = []
     for name in names:
@@ -310,11 +375,9 @@ def _update_sql(alias: str, model: type[Model], names: Sequence[str]) -> _Write 
             field = meta.get_field(name)
         except FieldDoesNotExist:
             return None
-        if not isinstance(field, Field) or field not in meta.local_concrete_fields:
+        if not isinstance(field, Field) or field not in concrete:
             return None
-        if field.primary_key or field.column is None:
-            return None
-        if getattr(field, "generated", False) or hasattr(field, "get_placeholder"):
+        if field.primary_key or field.column is None or hasattr(field, "get_placeholder"):
             return None
         fields.append(field)
         columns.append(field.column)
@@ -322,7 +385,8 @@ def _update_sql(alias: str, model: type[Model], names: Sequence[str]) -> _Write 
         return None
     quote = connections[alias].ops.quote_name
     assignments = ", ".join(f"{quote(column)} = %s" for column in columns)
-    return f"UPDATE {quote(meta.db_table)} SET {assignments} WHERE {quote(meta.pk.column)} = %s", fields
+    sql = f"UPDATE {quote(meta.db_table)} SET {assignments} WHERE {quote(meta.pk.column)} = %s"
+    return _Write(sql, fields)
 
 
 def clear(alias: str) -> None:

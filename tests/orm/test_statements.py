@@ -17,6 +17,7 @@ from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
 from django.db import DEFAULT_DB_ALIAS, DatabaseError, IntegrityError, connection, transaction
 from django.db.backends.utils import CursorDebugWrapper
+from django.db.models import Model
 from django.db.models.signals import post_save, pre_save
 from django.test.utils import CaptureQueriesContext
 
@@ -439,6 +440,84 @@ def test_update_saves_through_save_when_receivers_listen() -> None:
         5,
         "set-by-receiver",
     )
+
+
+@pytest.fixture
+def saves(monkeypatch: pytest.MonkeyPatch) -> list[Model]:
+    """The instances saved through ``save()`` (its ``save_base()``) during the test."""
+    saved: list[Model] = []
+    save_base = Model.save_base
+
+    def spy(self: Model, *args: Any, **kwargs: Any) -> None:
+        saved.append(self)
+        save_base(self, *args, **kwargs)
+
+    monkeypatch.setattr(Model, "save_base", spy)
+    return saved
+
+
+def test_insert_reads_back_the_automatic_key_as_save_does(saves: list[Model]) -> None:
+    # A new user (POST /Users): one INSERT, not through save(), which returns the key the
+    # database gave the row.
+    first = User(username="ada", email="ada@example.com")
+    with CaptureQueriesContext(connection) as inserted:
+        statements.insert(DEFAULT_DB_ALIAS, first)
+    assert len(inserted) == 1 and inserted[0]["sql"].startswith("INSERT") and not saves
+    second = User(username="bob")
+    statements.insert(DEFAULT_DB_ALIAS, second)  # from the SQL of the first
+    assert first.pk is not None and second.pk is not None and first.pk != second.pk
+    assert not first._state.adding and first._state.db == DEFAULT_DB_ALIAS
+    assert dict(User.objects.values_list("pk", "username")) == {first.pk: "ada", second.pk: "bob"}
+
+
+def test_a_user_with_a_password_change_pending_is_saved_through_save(
+    monkeypatch: pytest.MonkeyPatch, saves: list[Model]
+) -> None:
+    # AbstractBaseUser.save() tells the password validators of a new password; without one it
+    # is Model.save(), and the compiled UPDATE does its work.
+    changed: list[Any] = []
+    monkeypatch.setattr(
+        "django.contrib.auth.password_validation.password_changed",
+        lambda password, user=None, password_validators=None: changed.append((password, user)),
+    )
+    user = _users("ada")[0]
+    changed.clear()
+    saves.clear()
+    user.set_password("correct horse")
+    statements.update(DEFAULT_DB_ALIAS, user, ["password"])
+    assert changed == [("correct horse", user)] and saves == [user]
+    user.email = "ada@example.org"
+    with CaptureQueriesContext(connection) as updated:
+        statements.update(DEFAULT_DB_ALIAS, user, ["email"])
+    assert len(updated) == 1 and updated[0]["sql"].startswith("UPDATE")
+    assert len(changed) == 1 and saves == [user]  # not through save()
+    stored = User.objects.get(pk=user.pk)
+    assert stored.check_password("correct horse") and stored.email == "ada@example.org"
+
+
+def test_a_model_with_its_own_save_is_saved_through_it(monkeypatch: pytest.MonkeyPatch) -> None:
+    saved: list[str] = []
+
+    def save(self: ProvisioningLog, *args: Any, **kwargs: Any) -> None:
+        saved.append(self.resource_id)
+        super(ProvisioningLog, self).save(*args, **kwargs)
+
+    monkeypatch.setattr(ProvisioningLog, "save", save, raising=False)
+    statements.insert(DEFAULT_DB_ALIAS, _log_row(resource_id="own-save"))
+    assert saved == ["own-save"]
+    assert ProvisioningLog.objects.filter(resource_id="own-save").exists()
+
+
+def test_a_foreign_key_is_checked_and_taken_as_save_does() -> None:
+    # save() refuses a related object that has no key, and takes one it got after assignment.
+    unsaved = User(username="unsaved")
+    with pytest.raises(ValueError, match="unsaved related object"):
+        statements.insert(DEFAULT_DB_ALIAS, ScimUser(resource=unsaved))
+    assert not ScimUser.objects.exists()
+    companion = ScimUser(resource=unsaved)
+    unsaved.save()
+    statements.insert(DEFAULT_DB_ALIAS, companion)
+    assert ScimUser.objects.get(pk=companion.pk).resource_id == unsaved.pk
 
 
 # --- the cursor the statements run on ------------------------------------------------------

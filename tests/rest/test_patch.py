@@ -246,6 +246,27 @@ def test_patch_password_sets_a_usable_hash(scim: ScimClient) -> None:
     assert User.objects.get(username="bjensen").check_password("s3cret!")
 
 
+def test_patch_password_reaches_the_password_validators(
+    scim: ScimClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The user's save() tells the validators of the new password (AbstractBaseUser.save), as for
+    # a password set anywhere else on the site; other writes run without it.
+    changed: list[str] = []
+    monkeypatch.setattr(
+        "django.contrib.auth.password_validation.password_changed",
+        lambda password, user=None, password_validators=None: changed.append(password),
+    )
+    user = create_user(scim, userName="bjensen")
+    response = scim.scim(
+        "PATCH", f"/Users/{user['id']}", ops({"op": "replace", "path": "name.givenName", "value": "B"})
+    )
+    assert response.status_code == 200 and changed == []
+    response = scim.scim(
+        "PATCH", f"/Users/{user['id']}", ops({"op": "replace", "path": "password", "value": "s3cret!"})
+    )
+    assert response.status_code == 200 and changed == ["s3cret!"]
+
+
 def test_patch_keeps_untouched_attributes(scim: ScimClient) -> None:
     """PATCH changes only its targets (unlike PUT, RFC 7644 section 3.5.1)."""
     user = create_user(scim, userName="bjensen", nickName="B", title="T", name={"givenName": "Barbara"})
