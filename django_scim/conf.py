@@ -156,6 +156,15 @@ DEFAULTS: dict[str, Any] = {
     # nothing: the first failing operation rolls every operation back, and the request answers
     # that operation's error (not in the RFC; failOnErrors is then moot).
     "BULK_TRANSACTION": "operation",
+    # --- database ---
+    # On PostgreSQL with psycopg 3, prepare the statements every SCIM request runs (the token's
+    # lookup, a resource by id, the uniqueness check, the writes, the log row) on the server, so
+    # PostgreSQL plans each once per connection instead of on every request; the site's own
+    # queries keep Django's cursor (see django_scim.orm.prepared). Not done where the database
+    # entry sets DISABLE_SERVER_SIDE_CURSORS or OPTIONS["prepare_threshold"] = None, as a site
+    # behind a pooler in transaction mode (PgBouncer without prepared-statement support) does.
+    # False: never.
+    "PREPARED_STATEMENTS": True,
     # --- multi-tenancy ---
     # "app_label.Model" of the site's tenant (organisation, customer). Each token then belongs to
     # one tenant (ScimToken.tenant_id, a primary key of that model) and every adapter scopes its

@@ -28,6 +28,8 @@ from django.db.models.signals import post_save, pre_save
 from django.db.models.sql import InsertQuery
 from django.db.models.sql.compiler import SQLCompiler
 
+from ..conf import scim_settings
+
 if TYPE_CHECKING:
     from django.db.backends.base.base import BaseDatabaseWrapper
     from django.db.backends.utils import CursorWrapper
@@ -69,6 +71,9 @@ def statement_cursor(connection: BaseDatabaseWrapper) -> Iterator[CursorWrapper]
     (closed, or reopened after ``CONN_MAX_AGE``) and with the connection's time zone (the
     timestamps' loader). It keeps its last result until its next statement runs.
 
+    On PostgreSQL with psycopg 3 the kept cursor also prepares its statements on the server
+    (:mod:`django_scim.orm.prepared`, ``SCIM["PREPARED_STATEMENTS"]``).
+
     While the connection logs its queries (``DEBUG``, ``CaptureQueriesContext``) each statement
     gets a cursor of its own, as the ORM's do: those are made to log.
     """
@@ -77,10 +82,30 @@ def statement_cursor(connection: BaseDatabaseWrapper) -> Iterator[CursorWrapper]
             yield logged
         return
     kept = connection.__dict__.get(_CURSOR_ATTRIBUTE)
-    if kept is None or kept[0] is not connection.connection or kept[1] is not connection.timezone:
-        cursor = connection.cursor()
-        kept = connection.__dict__[_CURSOR_ATTRIBUTE] = (connection.connection, connection.timezone, cursor)
-    yield kept[2]
+    setting = scim_settings.PREPARED_STATEMENTS
+    if (
+        kept is None
+        or kept[0] is not connection.connection
+        or kept[1] is not connection.timezone
+        or kept[2] is not setting
+    ):
+        cursor = _new_cursor(connection)
+        kept = (connection.connection, connection.timezone, setting, cursor)
+        connection.__dict__[_CURSOR_ATTRIBUTE] = kept
+    yield kept[3]
+
+
+def _new_cursor(connection: BaseDatabaseWrapper) -> CursorWrapper:
+    """Django's cursor, or on PostgreSQL with psycopg 3 one that prepares its statements."""
+    if connection.vendor == "postgresql" and scim_settings.PREPARED_STATEMENTS:
+        from django.db.backends.postgresql.psycopg_any import is_psycopg3
+
+        if is_psycopg3:
+            from . import prepared
+
+            if prepared.prepares(connection):
+                return prepared.preparing_cursor(connection)
+    return connection.cursor()
 
 
 def db_value(alias: str, field: Field[Any, Any], value: Any) -> Any:
@@ -390,7 +415,8 @@ def _update_sql(alias: str, model: type[Model], names: Sequence[str]) -> _Write 
 
 
 def clear(alias: str) -> None:
-    """Forget the statements compiled on this thread's connection to ``alias``."""
-    for attribute in (_CACHE_ATTRIBUTE, _WRITES_ATTRIBUTE):
+    """Forget the statements compiled on this thread's connection to ``alias``, and the cursor
+    they run on."""
+    for attribute in (_CACHE_ATTRIBUTE, _WRITES_ATTRIBUTE, _CURSOR_ATTRIBUTE):
         if hasattr(connections[alias], attribute):
             delattr(connections[alias], attribute)
