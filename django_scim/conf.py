@@ -161,9 +161,8 @@ DEFAULTS: dict[str, Any] = {
     # lookup, a resource by id, the uniqueness check, the writes, the log row) on the server, so
     # PostgreSQL plans each once per connection instead of on every request; the site's own
     # queries keep Django's cursor (see django_scim.orm.prepared). Not done where the database
-    # entry sets DISABLE_SERVER_SIDE_CURSORS or OPTIONS["prepare_threshold"] = None, as a site
-    # behind a pooler in transaction mode (PgBouncer without prepared-statement support) does.
-    # False: never.
+    # entry says a pooler in transaction mode loses them: OPTIONS["prepare_threshold"] = None,
+    # or DISABLE_SERVER_SIDE_CURSORS without a numeric prepare_threshold. False: never.
     "PREPARED_STATEMENTS": True,
     # --- multi-tenancy ---
     # "app_label.Model" of the site's tenant (organisation, customer). Each token then belongs to

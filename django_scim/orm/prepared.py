@@ -16,13 +16,15 @@ cursor and its defaults.
 
 Django turns psycopg's automatic preparing off (``prepare_threshold`` ``None``) because a
 connection pooler in transaction mode may hand the next transaction another server connection,
-where the statement was never prepared. Where that is the case, a site says so:
+where the statement was never prepared. So the database entry decides first:
 
-- ``DATABASES[...]["DISABLE_SERVER_SIDE_CURSORS"] = True``, which Django's documentation asks of
-  sites behind such a pooler, or ``OPTIONS["prepare_threshold"] = None`` given explicitly;
-- or ``SCIM["PREPARED_STATEMENTS"] = False``.
+- ``OPTIONS["prepare_threshold"]`` given explicitly: ``None`` means no prepared statements here,
+  a number means they work (PgBouncer 1.21 or later with ``max_prepared_statements``);
+- otherwise ``DISABLE_SERVER_SIDE_CURSORS = True``, which Django's documentation asks of sites
+  behind a pooler in transaction mode, means none either;
+- and ``SCIM["PREPARED_STATEMENTS"] = False`` turns them off everywhere.
 
-Then the statements run on Django's cursor, unprepared, as before.
+Where they are off, the statements run on Django's cursor, unprepared.
 """
 
 from __future__ import annotations
@@ -31,7 +33,7 @@ import sys
 from typing import TYPE_CHECKING, Any
 
 import psycopg
-from django.db.backends.postgresql.psycopg_any import is_psycopg3, register_tzloader
+from django.db.backends.postgresql.psycopg_any import register_tzloader
 from psycopg.pq import Format
 
 from ..conf import scim_settings
@@ -47,14 +49,16 @@ ONLY_WHEN_ASKED = sys.maxsize
 
 
 def prepares(connection: BaseDatabaseWrapper) -> bool:
-    """Whether the statements kept on ``connection`` are prepared on the server."""
-    if connection.vendor != "postgresql" or not is_psycopg3 or not scim_settings.PREPARED_STATEMENTS:
+    """Whether the statements kept on ``connection`` (PostgreSQL, psycopg 3) are prepared on
+    the server."""
+    if not scim_settings.PREPARED_STATEMENTS:
         return False
     settings_dict = connection.settings_dict
-    if settings_dict.get("DISABLE_SERVER_SIDE_CURSORS"):
-        return False
     options = settings_dict.get("OPTIONS") or {}
-    return not ("prepare_threshold" in options and options["prepare_threshold"] is None)
+    if "prepare_threshold" in options:
+        # Said outright: None, prepared statements do not survive here; a number, they do.
+        return options["prepare_threshold"] is not None
+    return not settings_dict.get("DISABLE_SERVER_SIDE_CURSORS")
 
 
 class PreparingCursor(psycopg.Cursor[Any]):

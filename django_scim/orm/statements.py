@@ -97,7 +97,7 @@ def statement_cursor(connection: BaseDatabaseWrapper) -> Iterator[CursorWrapper]
 
 def _new_cursor(connection: BaseDatabaseWrapper) -> CursorWrapper:
     """Django's cursor, or on PostgreSQL with psycopg 3 one that prepares its statements."""
-    if connection.vendor == "postgresql" and scim_settings.PREPARED_STATEMENTS:
+    if connection.vendor == "postgresql":
         from django.db.backends.postgresql.psycopg_any import is_psycopg3
 
         if is_psycopg3:

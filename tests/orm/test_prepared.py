@@ -133,6 +133,8 @@ def test_nothing_is_prepared_where_the_site_says_so(
         settings.SCIM = {"PREPARED_STATEMENTS": False}
     elif how == "DISABLE_SERVER_SIDE_CURSORS":
         monkeypatch.setitem(connection.settings_dict, "DISABLE_SERVER_SIDE_CURSORS", True)
+        # An explicit threshold would say prepared statements work (the next test).
+        monkeypatch.delitem(connection.settings_dict["OPTIONS"], "prepare_threshold", raising=False)
     else:
         monkeypatch.setitem(connection.settings_dict["OPTIONS"], "prepare_threshold", None)
     before = prepared()
@@ -175,3 +177,17 @@ def test_a_rolled_back_write_leaves_the_next_requests_working(scim: ScimClient) 
     assert get_ok(scim, f"/Users/{other['id']}")["userName"] == "ajensen"
     assert User.objects.filter(username__in=["bjensen", "ajensen"]).count() == 2
     assert token_statements(prepared())
+
+
+def test_an_explicit_threshold_prepares_behind_a_pooler(
+    scim: ScimClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """PgBouncer 1.21 and later keeps prepared statements in transaction mode
+    (``max_prepared_statements``): a site that says so with a number for ``prepare_threshold``
+    gets them, though it disables server-side cursors for the pooler."""
+    monkeypatch.setitem(connection.settings_dict, "DISABLE_SERVER_SIDE_CURSORS", True)
+    monkeypatch.setitem(connection.settings_dict["OPTIONS"], "prepare_threshold", 5)
+    created = create_user(scim)
+    assert get_ok(scim, f"/Users/{created['id']}")["userName"] == "bjensen"
+    assert type(kept_cursor()) is preparing_cursor_class()
+    assert list(token_statements(prepared()).values()) == [2]
