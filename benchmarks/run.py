@@ -1026,9 +1026,10 @@ def parse_args(argv: Sequence[str]) -> argparse.Namespace:
     parser.add_argument(
         "--prepared-statements",
         action="store_true",
-        help="run the server (SCIM endpoints and baseline alike) with Django's server-side binding "
-        "and psycopg's prepared statements (server_side_binding=true&prepare_threshold=5), as a site "
-        "without a transaction-pooling proxy may",
+        help="run the server with Django's server-side binding and psycopg's prepared statements "
+        "(server_side_binding=true&prepare_threshold=5) for every query of the site, the baseline's "
+        "included, as a site without a transaction-pooling proxy may (the SCIM endpoints prepare "
+        "their own statements either way)",
     )
     parser.add_argument(
         "--without-log",
