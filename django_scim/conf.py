@@ -207,7 +207,9 @@ class ScimSettings:
 
     def __init__(self, defaults: dict[str, Any] | None = None) -> None:
         self.defaults = defaults if defaults is not None else DEFAULTS
-        self._cached: dict[str, Any] = {}
+        #: Settings read since the last reload, kept as attributes of the instance: a request
+        #: reads some of them many times, and an attribute is found without ``__getattr__``.
+        self._cached_attrs: set[str] = set()
 
     @property
     def user_settings(self) -> dict[str, Any]:
@@ -220,8 +222,6 @@ class ScimSettings:
     def __getattr__(self, name: str) -> Any:
         if name.startswith("_") or name not in self.defaults:
             raise AttributeError(f"Invalid SCIM setting: {name!r}")
-        if name in self._cached:
-            return self._cached[name]
         user = self.user_settings
         value: Any
         if name == "RESOURCE_TYPES":
@@ -230,7 +230,8 @@ class ScimSettings:
             value = user.get(name, self.defaults[name])
         if name in IMPORT_STRINGS:
             value = [_import(item, name) for item in value]
-        self._cached[name] = value
+        self._cached_attrs.add(name)
+        setattr(self, name, value)
         return value
 
     def _resource_types(self, configured: dict[str, Any]) -> dict[str, dict[str, Any]]:
@@ -247,7 +248,9 @@ class ScimSettings:
         return sorted(set(self.user_settings) - set(self.defaults))
 
     def reload(self) -> None:
-        self._cached.clear()
+        for name in self._cached_attrs:
+            delattr(self, name)
+        self._cached_attrs.clear()
 
 
 def _import(value: Any, setting_name: str) -> Any:

@@ -27,6 +27,20 @@ def test_reload_on_setting_changed() -> None:
     assert scim_settings.MAX_PAGE_SIZE == 1000
 
 
+def test_a_setting_read_once_is_an_attribute_until_reload() -> None:
+    """A request reads some settings many times: after the first read the value is an attribute
+    of the settings object (no ``__getattr__``), and a change of ``SCIM`` drops it."""
+    scim_settings.reload()
+    assert "MAX_PAGE_SIZE" not in vars(scim_settings)
+    assert scim_settings.MAX_PAGE_SIZE == 1000
+    assert vars(scim_settings)["MAX_PAGE_SIZE"] == 1000
+    with override_settings(SCIM={"MAX_PAGE_SIZE": 7}):
+        assert "MAX_PAGE_SIZE" not in vars(scim_settings)
+        assert scim_settings.MAX_PAGE_SIZE == 7
+    assert "MAX_PAGE_SIZE" not in vars(scim_settings)
+    assert scim_settings.MAX_PAGE_SIZE == 1000
+
+
 def test_import_error_names_the_setting() -> None:
     with override_settings(SCIM={"AUTHENTICATION_CLASSES": ["nowhere.Auth"]}):
         with pytest.raises(ImportError, match="AUTHENTICATION_CLASSES"):
