@@ -87,7 +87,7 @@ def statement_cursor(connection: BaseDatabaseWrapper) -> Iterator[CursorWrapper]
         kept is None
         or kept[0] is not connection.connection
         or kept[1] is not connection.timezone
-        or kept[2] is not setting
+        or kept[2] != setting
     ):
         cursor = _new_cursor(connection)
         kept = (connection.connection, connection.timezone, setting, cursor)
