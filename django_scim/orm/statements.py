@@ -274,7 +274,7 @@ def update(alias: str, obj: Model, update_fields: Sequence[str]) -> None:
     values = None
     if compiled is not None and _saves_plainly(obj):
         values = _values(alias, obj, compiled.fields, add=False)
-    if compiled is None or values is None or meta.select_on_save:
+    if compiled is None or values is None:
         obj.save(using=alias, update_fields=update_fields)
         return
     assert meta.pk is not None
@@ -388,10 +388,11 @@ def _insert_sql(alias: str, model: type[Model], with_key: bool) -> _Write | None
 
 def _update_sql(alias: str, model: type[Model], names: Sequence[str]) -> _Write | None:
     """``UPDATE <table> SET <column> = %s, ... WHERE <key> = %s`` for the fields ``names``;
-    ``None`` for a field ``save(update_fields=...)`` would refuse or that has its own placeholder."""
+    ``None`` for a field ``save(update_fields=...)`` would refuse or that has its own placeholder,
+    and for a model with ``select_on_save`` (``save()`` reads the row first)."""
     meta = model._meta
     concrete = _plain_fields(model)
-    if concrete is None:
+    if concrete is None or meta.select_on_save:
         return None
     fields: list[Field[Any, Any]] = []
     columns: list[str] = []

@@ -508,6 +508,20 @@ def test_a_model_with_its_own_save_is_saved_through_it(monkeypatch: pytest.Monke
     assert ProvisioningLog.objects.filter(resource_id="own-save").exists()
 
 
+def test_a_model_with_select_on_save_is_updated_through_save(
+    saves: list[Model], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # select_on_save: save() reads the row before it writes, which the compiled UPDATE does not.
+    row = _log_row(resource_id="select-first")
+    row.save()
+    saves.clear()
+    monkeypatch.setattr(ProvisioningLog._meta, "select_on_save", True)
+    row.detail = "changed"
+    statements.update(DEFAULT_DB_ALIAS, row, ["detail"])
+    assert saves == [row]
+    assert ProvisioningLog.objects.get(pk=row.pk).detail == "changed"
+
+
 def test_a_foreign_key_is_checked_and_taken_as_save_does() -> None:
     # save() refuses a related object that has no key, and takes one it got after assignment.
     unsaved = User(username="unsaved")
