@@ -104,6 +104,26 @@ class RelationColumn:
     key: Hashable
 
 
+@dataclass(frozen=True)
+class _UniquenessCheck:
+    """One query of :meth:`ResourceAdapter.check_uniqueness`: attribute ``name`` set to ``value``."""
+
+    name: str
+    value: Any
+    alias: str
+    guard: statements.Guard
+
+    def error(self) -> Uniqueness:
+        return Uniqueness(f"{self.name} {self.value!r} is already in use.")
+
+
+def _integrity_error(exc: IntegrityError) -> ScimError:
+    """The SCIM error for a constraint the database enforced on a write."""
+    if "unique" in str(exc).lower() or "duplicate" in str(exc).lower():
+        return Uniqueness("A resource with these unique values already exists.")
+    return InvalidValue(f"The values do not fit the data model: {exc}")
+
+
 #: The methods that shape every queryset of an adapter (see :attr:`ResourceAdapter.reuse_sql`).
 _QUERYSET_HOOKS = ("get_queryset", "exclude_deleted", "scoped", "scope_queryset", "filter_queryset")
 
@@ -1130,10 +1150,23 @@ class ResourceAdapter:
     def create(self, data: object) -> models.Model:
         """POST (RFC 7644 section 3.3): create a resource from a request body."""
         document = self.normalize(data)
-        with transaction.atomic():
-            obj = self.new_instance(document)
-            companion = self.get_companion_model()()
-            self._write(obj, companion, document, created=True)
+        obj: models.Model | None = None
+        try:
+            with transaction.atomic():
+                obj = self.new_instance(document)
+                companion = self.get_companion_model()()
+                self._write(obj, companion, document, created=True)
+        except Uniqueness as exc:
+            # A unique constraint refused the row (the same value, where the check runs in the
+            # INSERT's statement; a racing write): name the value the check now finds taken.
+            alias = router.db_for_read(self.get_model())
+            if (
+                obj is not None
+                and isinstance(exc.__cause__, IntegrityError)
+                and not connections[alias].needs_rollback
+            ):
+                self.check_uniqueness(obj, document)
+            raise
         self._send(signals.resource_created, obj, companion)
         setattr(obj, _CREATED_MARK, True)
         return obj
@@ -1256,34 +1289,22 @@ class ResourceAdapter:
                 written.append(mapping.lookup)
         relation_values = {attr: remainder.pop(attr, None) for attr in self.relation_attributes}
         self.validate_instance(obj, written)
-        self.check_uniqueness(obj, document)
         self.pre_save(obj, document, created=created)
-        self._save(
-            obj, context, fields=None if stored_fields is None else _changed_fields(obj, stored_fields)
-        )
-        external_id = document.get("externalId")
-        # An update writes the companion's columns that SCIM changes: the version and time always,
-        # externalId and the JSON attributes when they differ (no JSON encoded for nothing).
-        companion_fields = [
-            *(("external_id",) if companion.external_id != external_id else ()),
-            *(("attributes",) if companion.attributes != remainder else ()),
-            "last_modified",
-            "version",
-        ]
-        companion.resource = obj  # type: ignore[attr-defined]
-        companion.external_id = external_id
-        companion.attributes = remainder
-        companion.last_modified = timezone.now()
         # The companion is this package's model: its INSERT or UPDATE comes from SQL compiled
         # once per connection, through save() where a site's receivers or save() need it.
         alias = router.db_for_write(type(companion), instance=companion)
-        if created:
-            companion.created = companion.last_modified
-            companion.tenant_id = self.tenant
-            statements.insert(alias, companion)
-        else:
-            companion.version += 1  # the row is locked (get_object)
-            statements.update(alias, companion, companion_fields)
+        together = created and not context.related
+        if not (together and self._insert_together(obj, companion, document, remainder)):
+            self.check_uniqueness(obj, document)
+            self._save(
+                obj, context, fields=None if stored_fields is None else _changed_fields(obj, stored_fields)
+            )
+            companion_fields = self._fill_companion(obj, companion, document, remainder, created=created)
+            if created:
+                statements.insert(alias, companion)
+            else:
+                companion.version += 1  # the row is locked (get_object)
+                statements.update(alias, companion, companion_fields)
         setattr(obj, self.companion_accessor, companion)
         relations_changed = False
         if relations:
@@ -1302,6 +1323,73 @@ class ResourceAdapter:
         if self._tracks_deactivation():
             self._send_if_deactivated(obj, companion, before, after)
         return changed
+
+    def _fill_companion(
+        self,
+        obj: models.Model,
+        companion: ScimCompanion,
+        document: Mapping[str, Any],
+        remainder: dict[str, Any],
+        *,
+        created: bool,
+    ) -> list[str]:
+        """Set the companion's columns for a write of ``document``; those an update saves: the
+        version and time always, externalId and the JSON attributes when they differ (no JSON
+        encoded for nothing)."""
+        external_id = document.get("externalId")
+        fields = [
+            *(("external_id",) if companion.external_id != external_id else ()),
+            *(("attributes",) if companion.attributes != remainder else ()),
+            "last_modified",
+            "version",
+        ]
+        companion.resource = obj  # type: ignore[attr-defined]
+        companion.external_id = external_id
+        companion.attributes = remainder
+        companion.last_modified = timezone.now()
+        if created:
+            companion.created = companion.last_modified
+            companion.tenant_id = self.tenant
+        return fields
+
+    def _insert_together(
+        self,
+        obj: models.Model,
+        companion: ScimCompanion,
+        document: Mapping[str, Any],
+        remainder: dict[str, Any],
+    ) -> bool:
+        """A new resource's uniqueness check and the INSERTs of its row and its companion's as
+        one statement (:func:`~django_scim.orm.statements.insert_linked`, PostgreSQL), where the
+        stock :meth:`check_uniqueness` and :meth:`_save` would run them one after the other on
+        one database with SQL kept per connection. ``False``, nothing written, where it cannot:
+        the caller runs them one by one."""
+        cls = type(self)
+        base = ResourceAdapter
+        if cls.check_uniqueness is not base.check_uniqueness or cls._save is not base._save:
+            return False
+        alias = router.db_for_write(type(obj), instance=obj)
+        if not statements.inserts_linked(alias) or not self.reuses_sql():
+            return False
+        if router.db_for_write(type(companion), instance=companion) != alias:
+            return False
+        checks = self._uniqueness_checks(obj, document, alias)
+        self._fill_companion(obj, companion, document, remainder, created=True)
+        link = self.companions().model._meta.get_field("resource")
+        assert isinstance(link, models.ForeignKey)
+        try:
+            clashes = statements.insert_linked(alias, obj, companion, link, [check.guard for check in checks])
+        except IntegrityError as exc:
+            raise _integrity_error(exc) from exc
+        except DataError as exc:
+            raise InvalidValue(f"A value does not fit the data model: {exc}") from exc
+        if clashes is None:
+            return False
+        for check, clash in zip(checks, clashes, strict=True):
+            if clash:
+                # The rows just written go with the transaction this rolls back.
+                raise check.error()
+        return True
 
     def validate_instance(self, obj: models.Model, fields: Sequence[str]) -> None:
         """Run the model's own field validation on the written fields (lengths, validators)."""
@@ -1322,8 +1410,21 @@ class ResourceAdapter:
         does not matter) is not checked: the write adds no clash. The database constraint still
         decides races (see :meth:`_save`).
         """
+        for check in self._uniqueness_checks(obj, document, router.db_for_read(self.get_model())):
+            guard = check.guard
+            if values_rows(check.alias, guard.key, guard.build, guard.slots):
+                raise check.error()
+
+    def _uniqueness_checks(
+        self, obj: models.Model, document: Mapping[str, Any], alias: str
+    ) -> list[_UniquenessCheck]:
+        """What :meth:`check_uniqueness` asks database ``alias``: per mapped unique attribute
+        the write sets (to another value than the stored one), a query for another resource in
+        the tenant's scope with that value, kept per connection when the adapter
+        :meth:`reuses_sql`."""
         model = self.get_model()
         stored = self._stored_document or {}
+        checks = []
         for path, keys, mapping in self.get_attribute_map():
             attr = self.find_attribute(path)
             if attr is None or attr.uniqueness is UniquenessRule.NONE or mapping.lookup is None:
@@ -1339,14 +1440,21 @@ class ResourceAdapter:
                 # LOWER() on both sides, as the filter compiler writes it, so the functional
                 # index of migration 0003 serves it (``iexact`` would be UPPER() on PostgreSQL).
                 condition = Q(Exact(Lower(mapping.lookup), Lower(Value(value))))
-            if self._clashes(model, mapping.lookup, condition, value, attr.case_exact, obj.pk):
-                raise Uniqueness(f"{attr.name} {value!r} is already in use.")
+            guard = self._clash_guard(model, mapping.lookup, condition, value, attr.case_exact, obj.pk, alias)
+            checks.append(_UniquenessCheck(attr.name, value, alias, guard))
+        return checks
 
-    def _clashes(
-        self, model: type[models.Model], lookup: str, condition: Q, value: Any, case_exact: bool, pk: Any
-    ) -> bool:
-        """Whether another resource in the tenant's scope matches ``condition`` (one query,
-        from SQL compiled once per connection when the adapter :meth:`reuses_sql`)."""
+    def _clash_guard(
+        self,
+        model: type[models.Model],
+        lookup: str,
+        condition: Q,
+        value: Any,
+        case_exact: bool,
+        pk: Any,
+        alias: str,
+    ) -> statements.Guard:
+        """The query for another resource in the tenant's scope that matches ``condition``."""
 
         def build() -> QuerySet[Any]:
             # Per tenant: the same userName may exist in another tenant's scope.
@@ -1355,10 +1463,9 @@ class ResourceAdapter:
                 clash = clash.exclude(pk=pk)
             return clash.order_by().values_list("pk")[:1]
 
-        alias = router.db_for_read(model)
         slots = [value] if pk is None else [value, db_value(alias, model._meta.pk, pk)]  # type: ignore[arg-type]
         statement = ("unique", type(self), model, lookup, case_exact, self.tenant, pk is None)
-        return bool(values_rows(alias, statement if self.reuses_sql() else None, build, slots))
+        return statements.Guard(statement if self.reuses_sql() else None, build, slots)
 
     def _save(self, obj: models.Model, context: WriteContext, *, fields: Sequence[str] | None = None) -> None:
         """Save ``obj`` (only its columns ``fields`` when given: none, no UPDATE) and the related
@@ -1381,9 +1488,7 @@ class ResourceAdapter:
             for related in context.related:
                 related.save()
         except IntegrityError as exc:
-            if "unique" in str(exc).lower() or "duplicate" in str(exc).lower():
-                raise Uniqueness("A resource with these unique values already exists.") from exc
-            raise InvalidValue(f"The values do not fit the data model: {exc}") from exc
+            raise _integrity_error(exc) from exc
         except DataError as exc:
             raise InvalidValue(f"A value does not fit the data model: {exc}") from exc
 

@@ -409,6 +409,79 @@ def test_insert_with_its_key_and_update_write_what_save_writes() -> None:
     assert (stored.version, stored.attributes, stored.external_id) == (2, {"nickName": "b"}, "ext-1")
 
 
+def _name_guard(name: str, builds: Builds | None = None) -> statements.Guard:
+    """A uniqueness check's query: a user named ``name`` in any case (RFC 7643 section 4.1.1)."""
+    make = builds or (lambda: User.objects.filter(username__iexact=name).values_list("pk")[:1])
+    return statements.Guard("test-name-guard", make, [name])
+
+
+def _new_pair(name: str) -> tuple[Any, ScimUser]:
+    user = User(username=name, email=f"{name}@example.com")
+    companion = ScimUser(resource=user, external_id=f"ext-{name}", attributes={"nickName": name})
+    return user, companion
+
+
+_LINK = ScimUser._meta.get_field("resource")
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="data-modifying WITH: PostgreSQL")
+def test_insert_linked_writes_both_rows_in_one_statement_and_answers_its_guards(saves: list[Model]) -> None:
+    # RFC 7644 section 3.3: a new user and its companion, as insert() writes them one by one,
+    # and the uniqueness check asked in the same statement of the rows as they were before it.
+    User.objects.create(username="Ada")
+    saves.clear()
+    builds = Builds(lambda: User.objects.filter(username__iexact="bob").values_list("pk")[:1])
+    user, companion = _new_pair("bob")
+    with CaptureQueriesContext(connection) as ran:
+        clashes = statements.insert_linked(
+            DEFAULT_DB_ALIAS, user, companion, _LINK, [_name_guard("bob", builds)]
+        )
+    assert clashes == [False] and len(ran) == 1 and ran[0]["sql"].startswith("WITH") and not saves
+    assert user.pk is not None and companion.resource_id == user.pk
+    assert not user._state.adding and not companion._state.adding and user._state.db == DEFAULT_DB_ALIAS
+    stored = ScimUser.objects.select_related("resource").get(pk=companion.pk)
+    assert (stored.resource.username, stored.resource.email) == ("bob", "bob@example.com")
+    assert (stored.external_id, stored.attributes, stored.version) == ("ext-bob", {"nickName": "bob"}, 1)
+    assert stored.created == companion.created and stored.tenant_id is None
+    # The second from the SQL of the first, with its own value: "ADA" finds "Ada".
+    user, companion = _new_pair("ADA")
+    builds_again = Builds(lambda: User.objects.none())
+    clashes = statements.insert_linked(
+        DEFAULT_DB_ALIAS, user, companion, _LINK, [_name_guard("ADA", builds_again)]
+    )
+    assert clashes == [True] and builds.calls == 1 and builds_again.calls == 0
+    assert ScimUser.objects.get(pk=companion.pk).resource_id == user.pk  # the caller rolls back
+
+
+def test_insert_linked_runs_nothing_where_it_cannot(monkeypatch: pytest.MonkeyPatch) -> None:
+    # None, and no statement: the caller then checks and inserts one by one, through save()
+    # where receivers listen.
+    cases = [_name_guard("ada")]
+    if connection.vendor == "postgresql":
+        user, companion = _new_pair("ada")
+        uncached = statements.Guard(None, cases[0].build, ["ada"])
+        with CaptureQueriesContext(connection) as ran:
+            assert statements.insert_linked(DEFAULT_DB_ALIAS, user, companion, _LINK, [uncached]) is None
+        assert not ran
+        post_save.connect(_ignore, sender=ScimUser)
+        try:
+            with CaptureQueriesContext(connection) as ran:
+                assert statements.insert_linked(DEFAULT_DB_ALIAS, user, companion, _LINK, cases) is None
+        finally:
+            post_save.disconnect(_ignore, sender=ScimUser)
+        assert not ran
+    else:
+        user, companion = _new_pair("ada")
+        with CaptureQueriesContext(connection) as ran:
+            assert statements.insert_linked(DEFAULT_DB_ALIAS, user, companion, _LINK, cases) is None
+        assert not ran
+    assert user.pk is None and companion._state.adding and not User.objects.exists()
+
+
+def _ignore(**kwargs: Any) -> None:
+    pass
+
+
 def test_update_of_a_missing_row_fails_as_save_does() -> None:
     user = User.objects.create(username="ada")
     companion = ScimUser.objects.create(resource=user)

@@ -10,7 +10,8 @@ included, are bounded with ``django_assert_max_num_queries``.
   groups of the 200 body read in it), the UPDATE of the model row, and the companion's UPDATE
   with the version incremented in Python. No uniqueness check for an unchanged userName, no re-read of the
   companion, no read-back of the version.
-* POST of a user: the uniqueness check and two INSERTs; no group memberships read.
+* POST of a user: the uniqueness check and two INSERTs (one statement on PostgreSQL); no group
+  memberships read.
 * PATCH adding a member: see tests/rest/test_patch_scale.py; the group's own row is not updated.
 """
 
@@ -175,15 +176,55 @@ def test_post_of_a_user_reads_no_group_memberships(
 ) -> None:
     """RFC 7644 section 3.3: the 201 body of a new user has no ``groups`` (readOnly, RFC 7643
     section 4.1.2: a POST cannot set them), so they are not read: the uniqueness check and the
-    two INSERTs."""
+    two INSERTs, which PostgreSQL runs as one statement (``statements.insert_linked``)."""
     _warm(scim)
     body = {"schemas": [USER], "userName": "bjensen", "name": {"givenName": "Barbara"}}
     with django_assert_max_num_queries(30 + OVERHEAD), _own_statements() as own:
         response = scim.scim("POST", "/Users", body)
     assert response.status_code == 201, response.content
-    assert len(own) == 3, own
+    assert len(own) == (1 if connection.vendor == "postgresql" else 3), own
+    assert len(_uniqueness_checks(own)) == 1, own
     assert not [q for q in own if "auth_user_groups" in q]
     assert "groups" not in response.json()
+
+
+@pytest.mark.parametrize("name", ["bjensen", "BJensen"])
+def test_a_user_name_in_use_is_named_in_the_409_and_nothing_is_written(scim: ScimClient, name: str) -> None:
+    """RFC 7644 section 3.3: a POST whose userName is taken answers 409 ``uniqueness``, in any
+    case (``caseExact`` false, RFC 7643 section 4.1.1), and writes nothing. On PostgreSQL the
+    check runs in the statement of the INSERTs, which are rolled back when it finds the name;
+    the same name meets the unique constraint first, and the check run after the rollback
+    still names it."""
+    create_user(scim, userName="bjensen")
+    before = db_state()
+    body = {"schemas": [USER], "userName": name, "externalId": "b-2", "name": {"givenName": "Barbara"}}
+    response = scim.scim("POST", "/Users", body)
+    assert response.status_code == 409, response.content
+    assert response.json()["scimType"] == "uniqueness"
+    assert response.json()["detail"] == f"userName {name!r} is already in use."
+    assert db_state() == before
+    assert create_user(scim, userName="other")["userName"] == "other"
+
+
+def test_a_new_user_reads_back_as_it_was_written(scim: ScimClient) -> None:
+    """RFC 7644 section 3.3: the 201 body is the resource as stored; the user's row and its
+    companion (written together on PostgreSQL) are linked, and a GET answers the same."""
+    body = {
+        "schemas": [USER],
+        "userName": "bjensen",
+        "externalId": "b-1",
+        "name": {"givenName": "Barbara", "familyName": "Jensen"},
+        "emails": [{"value": "bjensen@example.com", "type": "work", "primary": True}],
+        "nickName": "Babs",
+    }
+    created = scim.scim("POST", "/Users", body)
+    assert created.status_code == 201, created.content
+    user = User.objects.get(username="bjensen")
+    assert (user.first_name, user.last_name, user.email) == ("Barbara", "Jensen", "bjensen@example.com")
+    companion = ScimUser.objects.get(resource=user)
+    assert (str(companion.id), companion.external_id, companion.version) == (created.json()["id"], "b-1", 1)
+    assert companion.attributes["nickName"] == "Babs"
+    assert scim.get_scim(f"/Users/{companion.id}").json() == created.json()
 
 
 def test_post_of_a_group_returns_the_members_it_wrote(scim: ScimClient) -> None:
