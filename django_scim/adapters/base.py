@@ -11,7 +11,8 @@ from __future__ import annotations
 
 import functools
 import uuid
-from collections.abc import Callable, Collection, Hashable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Collection, Hashable, Iterable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, ClassVar, cast
 
@@ -110,18 +111,24 @@ class _UniquenessCheck:
 
     name: str
     value: Any
-    alias: str
     guard: statements.Guard
 
     def error(self) -> Uniqueness:
         return Uniqueness(f"{self.name} {self.value!r} is already in use.")
 
 
-def _integrity_error(exc: IntegrityError) -> ScimError:
-    """The SCIM error for a constraint the database enforced on a write."""
-    if "unique" in str(exc).lower() or "duplicate" in str(exc).lower():
-        return Uniqueness("A resource with these unique values already exists.")
-    return InvalidValue(f"The values do not fit the data model: {exc}")
+@contextmanager
+def _database_errors_as_scim() -> Iterator[None]:
+    """A write's database errors as SCIM errors: a constraint the database enforced (409 for
+    a unique one, else 400) and a value that does not fit its column (400)."""
+    try:
+        yield
+    except IntegrityError as exc:
+        if "unique" in str(exc).lower() or "duplicate" in str(exc).lower():
+            raise Uniqueness("A resource with these unique values already exists.") from exc
+        raise InvalidValue(f"The values do not fit the data model: {exc}") from exc
+    except DataError as exc:
+        raise InvalidValue(f"A value does not fit the data model: {exc}") from exc
 
 
 #: The methods that shape every queryset of an adapter (see :attr:`ResourceAdapter.reuse_sql`).
@@ -1377,12 +1384,8 @@ class ResourceAdapter:
         self._fill_companion(obj, companion, document, remainder, created=True)
         link = self.companions().model._meta.get_field("resource")
         assert isinstance(link, models.ForeignKey)
-        try:
+        with _database_errors_as_scim():
             clashes = statements.insert_linked(alias, obj, companion, link, [check.guard for check in checks])
-        except IntegrityError as exc:
-            raise _integrity_error(exc) from exc
-        except DataError as exc:
-            raise InvalidValue(f"A value does not fit the data model: {exc}") from exc
         if clashes is None:
             return False
         for check, clash in zip(checks, clashes, strict=True):
@@ -1410,9 +1413,10 @@ class ResourceAdapter:
         does not matter) is not checked: the write adds no clash. The database constraint still
         decides races (see :meth:`_save`).
         """
-        for check in self._uniqueness_checks(obj, document, router.db_for_read(self.get_model())):
+        alias = router.db_for_read(self.get_model())
+        for check in self._uniqueness_checks(obj, document, alias):
             guard = check.guard
-            if values_rows(check.alias, guard.key, guard.build, guard.slots):
+            if values_rows(alias, guard.key, guard.build, guard.slots):
                 raise check.error()
 
     def _uniqueness_checks(
@@ -1441,7 +1445,7 @@ class ResourceAdapter:
                 # index of migration 0003 serves it (``iexact`` would be UPPER() on PostgreSQL).
                 condition = Q(Exact(Lower(mapping.lookup), Lower(Value(value))))
             guard = self._clash_guard(model, mapping.lookup, condition, value, attr.case_exact, obj.pk, alias)
-            checks.append(_UniquenessCheck(attr.name, value, alias, guard))
+            checks.append(_UniquenessCheck(attr.name, value, guard))
         return checks
 
     def _clash_guard(
@@ -1477,7 +1481,7 @@ class ResourceAdapter:
         # instance with a key set and no default for it (save() looks for the row first) and
         # a whole-row save of a stored one go through save().
         alias = router.db_for_write(type(obj), instance=obj)
-        try:
+        with _database_errors_as_scim():
             if fields is None:
                 if obj._state.adding and (obj.pk is None or obj._meta.pk.has_default()):  # type: ignore[union-attr]
                     statements.insert(alias, obj)
@@ -1487,10 +1491,6 @@ class ResourceAdapter:
                 statements.update(alias, obj, fields)
             for related in context.related:
                 related.save()
-        except IntegrityError as exc:
-            raise _integrity_error(exc) from exc
-        except DataError as exc:
-            raise InvalidValue(f"A value does not fit the data model: {exc}") from exc
 
     # --- patching --------------------------------------------------------------------------
 
